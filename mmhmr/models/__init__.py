@@ -1,0 +1,6 @@
+import mmpose.models  # noqa: F401  (registers mmpose's backbones, necks, losses: our parents)
+
+from .body_models import *  # noqa: F401,F403
+from .estimators import *  # noqa: F401,F403
+from .heads import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403
