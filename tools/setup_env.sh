@@ -12,6 +12,8 @@
 # cache), else built from source (about 11 minutes on 2 cores).
 # Re-running is cheap: a stamp records what was installed.
 set -euo pipefail
+# everything but the final python path goes to stderr
+exec 3>&1 1>&2
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 REQ="$ROOT/requirements"
@@ -34,7 +36,7 @@ STAMP="$("$PY" -c 'import sys; print(sys.prefix)')/.mmhmr-setup"
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(stamp_of)" ] \
    && "$PY" -c 'import mmhmr, mmcv.ops, mmpose.apis, torchvision.ops' 2>/dev/null; then
   log "already set up ($STAMP)"
-  echo "$PY"
+  echo "$PY" >&3
   exit 0
 fi
 
@@ -112,4 +114,4 @@ print('[setup_env] ok: torch', __import__('torch').__version__, 'mmcv', mmcv.__v
       'mmpose', mmpose.__version__, 'mmhmr', mmhmr.__version__)
 EOF
 stamp_of > "$STAMP"
-echo "$PY"
+echo "$PY" >&3

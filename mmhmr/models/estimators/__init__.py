@@ -1,0 +1,3 @@
+from .hmr_estimator import HMREstimator
+
+__all__ = ['HMREstimator']

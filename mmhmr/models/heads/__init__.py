@@ -1,0 +1,4 @@
+from .cliff_head import CLIFFHead
+from .regressor import IterativeSMPLRegressor
+
+__all__ = ['CLIFFHead', 'IterativeSMPLRegressor']

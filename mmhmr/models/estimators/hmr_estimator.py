@@ -1,0 +1,51 @@
+"""Top-down human mesh recovery: backbone (+ neck) + an SMPL head."""
+from typing import Sequence
+
+from mmpose.models.pose_estimators.base import BasePoseEstimator
+from mmpose.utils.typing import SampleList
+from torch import Tensor
+
+from mmhmr.registry import MODELS
+
+
+@MODELS.register_module()
+class HMREstimator(BasePoseEstimator):
+    """Recover an SMPL body from a person crop.
+
+    The estimator only composes: the backbone (and neck) come from the mmpose / mmengine
+    registries, and the head (e.g. :class:`CLIFFHead`) owns the body model, the losses and the
+    decoding, as mmpose's heads do. Inputs are crops ``(B, 3, H, W)`` and packed
+    :class:`PoseDataSample` s (see docs/en/conventions.md).
+
+    Args:
+        backbone (dict): Backbone config (e.g. mmpose's ``ResNet`` or ``HRNet``).
+        head (dict): Head config.
+        neck (dict, optional): Neck config.
+        train_cfg, test_cfg (dict, optional): passed to the head.
+        data_preprocessor (dict, optional): e.g. ``PoseDataPreprocessor`` with mean / std.
+        init_cfg (dict, optional): Initialisation config (e.g. a pretrained backbone).
+    """
+
+    def __init__(self, backbone, head, neck=None, train_cfg=None, test_cfg=None,
+                 data_preprocessor=None, init_cfg=None):
+        super().__init__(backbone=backbone, neck=neck, head=head, train_cfg=train_cfg,
+                         test_cfg=test_cfg, data_preprocessor=data_preprocessor,
+                         init_cfg=init_cfg)
+
+    def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
+        """Losses of a batch: ``dict(loss_<name>=Tensor)``."""
+        feats = self.extract_feat(inputs)
+        return self.head.loss(feats, data_samples, train_cfg=self.train_cfg)
+
+    def predict(self, inputs: Tensor, data_samples: SampleList) -> SampleList:
+        """Predictions of a batch, written into each sample's ``pred_instances``."""
+        feats = self.extract_feat(inputs)
+        preds = self.head.predict(feats, data_samples, test_cfg=self.test_cfg)
+        return self.add_pred_to_datasample(preds, data_samples)
+
+    def add_pred_to_datasample(self, batch_pred_instances: Sequence,
+                               batch_data_samples: SampleList) -> SampleList:
+        """Attach each sample's predicted instances as ``pred_instances``."""
+        for pred, sample in zip(batch_pred_instances, batch_data_samples):
+            sample.pred_instances = pred
+        return batch_data_samples

@@ -1,0 +1,72 @@
+# Test an mmhmr model (mmpose's tools/test.py, with CPU-only distributed runs on gloo).
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+from mmhmr.utils import setup_cpu_distributed
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a human mesh recovery model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the directory to save the evaluation results')
+    parser.add_argument(
+        '--out', help='a .pkl file to dump the predictions of every sample to')
+    parser.add_argument(
+        '--show-dir',
+        help='directory where the predictions are drawn; relative paths are inside the work '
+        'directory')
+    parser.add_argument(
+        '--interval', type=int, default=1, help='draw every this many samples')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override settings of the config, key=value pairs')
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def merge_args(cfg, args):
+    """Merge the command-line arguments into the config."""
+    cfg.launcher = args.launcher
+    cfg.load_from = args.checkpoint
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+
+    if args.show_dir:
+        cfg.setdefault('custom_hooks', []).append(
+            dict(type='HMRVisualizationHook', out_dir=args.show_dir, interval=args.interval))
+
+    if args.out:
+        if not args.out.endswith(('.pkl', '.pickle')):
+            raise ValueError(f'--out must be a .pkl file, got "{args.out}"')
+        evaluator = cfg.test_evaluator
+        evaluator = evaluator if isinstance(evaluator, list) else [evaluator]
+        cfg.test_evaluator = evaluator + [dict(type='DumpResults', out_file_path=args.out)]
+
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def main():
+    args = parse_args()
+    cfg = merge_args(Config.fromfile(args.config), args)
+    setup_cpu_distributed(cfg, args.launcher)
+    runner = Runner.from_cfg(cfg)
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()
