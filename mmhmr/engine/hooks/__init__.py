@@ -1,0 +1,3 @@
+from .visualization_hook import HMRVisualizationHook
+
+__all__ = ['HMRVisualizationHook']

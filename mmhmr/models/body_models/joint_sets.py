@@ -58,3 +58,41 @@ OPENPOSE_25_FLIP_PERM = _flip_perm(OPENPOSE_25_NAMES)
 SPIN_24_FLIP_PERM = _flip_perm(SPIN_24_NAMES)
 SPIN_49_FLIP_PERM = _flip_perm(SPIN_49_NAMES)
 H36M_17_FLIP_PERM = _flip_perm(H36M_17_NAMES)
+
+# The 45 joints smplx's SMPL outputs: the 24 SMPL joints, then joints picked at vertices
+# (smplx.vertex_ids['smplh']: face, feet, finger tips), in smplx's VertexJointSelector order.
+SMPL_45_NAMES = SMPL_24_NAMES + (
+    'nose', 'right_eye', 'left_eye', 'right_ear', 'left_ear', 'left_big_toe', 'left_small_toe',
+    'left_heel', 'right_big_toe', 'right_small_toe', 'right_heel', 'left_thumb_tip',
+    'left_index_tip', 'left_middle_tip', 'left_ring_tip', 'left_pinky_tip', 'right_thumb_tip',
+    'right_index_tip', 'right_middle_tip', 'right_ring_tip', 'right_pinky_tip')
+
+# The 9 joints of SPIN's J_regressor_extra.npy, in its order (named as in SPIN_24_NAMES).
+J_REGRESSOR_EXTRA_9_NAMES = ('right_hip', 'left_hip', 'neck_lsp', 'head_top_lsp', 'pelvis_mpii',
+                             'thorax_mpii', 'spine_h36m', 'jaw_h36m', 'head_h36m')
+
+
+def _spin_49_from_smpl_54():
+    """Index of each SPIN_49 joint among smplx's 45 joints followed by the 9 extra joints.
+
+    As SPIN / CLIFF build it: an OpenPose joint is the vertex joint of its name, else the SMPL
+    joint (OpenPose's neck is SMPL's neck, its mid-hip SMPL's pelvis); a ground-truth joint is the
+    J_regressor_extra joint of its name (hips, LSP / MPII / H36M extras), else the vertex joint
+    (face), else the SMPL joint (limbs).
+    """
+    smpl = {n: i for i, n in enumerate(SMPL_24_NAMES)}
+    vertex = {n: i + 24 for i, n in enumerate(SMPL_45_NAMES[24:])}
+    extra = {n: i + 45 for i, n in enumerate(J_REGRESSOR_EXTRA_9_NAMES)}
+    openpose_renames = {'mid_hip': 'pelvis'}
+    indices = []
+    for name in SPIN_49_NAMES:
+        if name.startswith('op_'):
+            name = openpose_renames.get(name[3:], name[3:])
+            sources = (vertex, smpl)
+        else:
+            sources = (extra, vertex, smpl)
+        indices.append(next(s[name] for s in sources if name in s))
+    return tuple(indices)
+
+
+SMPL_54_TO_SPIN_49 = _spin_49_from_smpl_54()

@@ -1,0 +1,78 @@
+"""Horizontal flip of an HMR sample: image, box, keypoints, SMPL pose and camera."""
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmcv.transforms.utils import cache_randomness
+
+from mmhmr.models.body_models.joint_sets import SPIN_49_FLIP_PERM
+from mmhmr.models.utils.rotation import flip_smpl_pose
+from mmhmr.registry import TRANSFORMS
+
+
+@TRANSFORMS.register_module()
+class HMRRandomFlip(BaseTransform):
+    """Mirror the full image and its annotations left <-> right with probability ``prob``.
+
+    With ``W`` the image width (continuous coordinates, the image spans ``[0, W]``): the image
+    is flipped, ``x -> W - x`` for ``bbox_center`` and ``keypoints_2d``, ``X -> -X`` for
+    ``keypoints_3d`` and ``cam_transl`` (mirroring about the principal point ``W / 2`` is
+    mirroring the camera frame in the plane ``X = 0``), keypoint rows are swapped by
+    ``SPIN_49_FLIP_PERM`` and ``smpl_pose`` by ``flip_smpl_pose``. Applied twice it is the
+    identity. It acts on the full image, so it comes before ``HMRTopdownAffine``.
+
+    Required Keys: ``img``, ``bbox_center``, ``keypoints_2d``, ``keypoints_3d``, ``smpl_pose``;
+    optional ``cam_transl``.
+
+    Modified Keys: the above.
+
+    Added Keys: ``flip`` (bool), ``flip_direction`` (``'horizontal'`` or None).
+
+    Args:
+        prob (float): Probability of flipping. Defaults to 0.5.
+    """
+
+    def __init__(self, prob: float = 0.5) -> None:
+        if not 0 <= prob <= 1:
+            raise ValueError(f'prob must be in [0, 1], got {prob}')
+        self.prob = prob
+
+    @cache_randomness
+    def _do_flip(self) -> bool:
+        return np.random.rand() < self.prob
+
+    def transform(self, results: dict) -> dict:
+        """Flip or not; always sets ``flip``."""
+        if 'keypoints_2d_crop' in results:
+            raise RuntimeError('HMRRandomFlip flips the full image: put it before '
+                               'HMRTopdownAffine in the pipeline')
+        flip = self._do_flip()
+        results['flip'] = bool(flip)
+        results['flip_direction'] = 'horizontal' if flip else None
+        if not flip:
+            return results
+
+        img = results['img']
+        width = img.shape[1]
+        results['img'] = np.ascontiguousarray(img[:, ::-1])
+        perm = list(SPIN_49_FLIP_PERM)
+
+        center = np.array(results['bbox_center'], dtype=np.float32)
+        center[0] = width - center[0]
+        results['bbox_center'] = center
+
+        kp2d = np.array(results['keypoints_2d'], dtype=np.float32)[perm]
+        kp2d[:, 0] = width - kp2d[:, 0]
+        results['keypoints_2d'] = kp2d
+
+        kp3d = np.array(results['keypoints_3d'], dtype=np.float32)[perm]
+        kp3d[:, 0] = -kp3d[:, 0]
+        results['keypoints_3d'] = kp3d
+
+        results['smpl_pose'] = flip_smpl_pose(np.asarray(results['smpl_pose'], np.float32))
+        if 'cam_transl' in results:
+            transl = np.array(results['cam_transl'], dtype=np.float32)
+            transl[0] = -transl[0]
+            results['cam_transl'] = transl
+        return results
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(prob={self.prob})'
