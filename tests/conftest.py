@@ -1,6 +1,18 @@
-"""Shared fixtures: a random body model in SMPL's format (not SMPL; for tests only)."""
+"""Shared fixtures: mmhmr's default scope, a random body model in SMPL's format (not SMPL; for
+tests only)."""
 import numpy as np
 import pytest
+from mmengine.registry import DefaultScope, init_default_scope
+
+
+@pytest.fixture(autouse=True)
+def mmhmr_scope():
+    """Build from mmhmr's registries, as a config with default_scope='mmhmr' does."""
+    previous = DefaultScope.get_current_instance()
+    init_default_scope('mmhmr')
+    yield
+    if previous is not None:
+        init_default_scope(previous.scope_name)
 
 # SMPL's kinematic tree (parent of each of the 24 joints)
 SMPL_PARENTS = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21)

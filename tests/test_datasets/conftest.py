@@ -1,21 +1,10 @@
-"""Fixtures of the dataset tests: mmhmr's default scope, tiny npz files and images."""
+"""Fixtures of the dataset tests: tiny npz files and images."""
 import os
 import os.path as osp
 
 import cv2
 import numpy as np
 import pytest
-from mmengine.registry import DefaultScope, init_default_scope
-
-
-@pytest.fixture(autouse=True)
-def mmhmr_scope():
-    """Build pipelines from mmhmr's registries, as a config with default_scope='mmhmr' does."""
-    previous = DefaultScope.get_current_instance()
-    init_default_scope('mmhmr')
-    yield
-    if previous is not None:
-        init_default_scope(previous.scope_name)
 
 
 @pytest.fixture
