@@ -266,3 +266,24 @@ def test_bad_input_raises(metric_3dpw, model_dir, posed):
     plain = SMPLMetric(dict(type='SMPL', model_path=model_dir, joint_set='h36m_17'))
     with pytest.raises(ValueError, match='GenderedSMPL'):
         plain.process([], [make_sample(posed['neutral'][0], gender=2)])
+
+
+def test_through_mmengine_evaluator(model_dir, posed):
+    """The way the test loop calls it: data samples (PoseDataSample) through an Evaluator."""
+    from mmengine.evaluator import Evaluator
+    from mmengine.structures import InstanceData
+    from mmpose.structures import PoseDataSample
+    evaluator = Evaluator(
+        dict(type='SMPLMetric',
+             body_model=dict(type='GenderedSMPL', model_path=model_dir, joint_set='h36m_17')))
+    samples = []
+    for i in range(3):
+        sample = make_sample(posed['male'][i] + 0.1, posed['betas'][i], posed['pose'][i],
+                             gender=1)
+        samples.append(PoseDataSample(gt_instances=InstanceData(**sample['gt_instances']),
+                                      pred_instances=InstanceData(**sample['pred_instances'])))
+    evaluator.process(samples[:2])
+    evaluator.process(samples[2:])
+    metrics = evaluator.evaluate(3)
+    assert set(metrics) == {'3dpw/MPJPE', '3dpw/PA-MPJPE', '3dpw/PVE'}
+    assert all(abs(v) < 1e-3 for v in metrics.values())  # translated GT meshes

@@ -1,0 +1,3 @@
+from .smpl_metric import SMPLMetric
+
+__all__ = ['SMPLMetric']

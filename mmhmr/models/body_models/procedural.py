@@ -3,10 +3,10 @@
 The body is modelled the way a 3D artist box-models a character: a coarse polygon cage is grown
 around a human joint skeleton (a torso tube whose holes sprout legs, arms and a neck, each a tube of
 rings; hands with four fingers and a thumb, feet, a head), then smoothed by two steps of
-Catmull-Clark subdivision. The cage has exactly 858 edges, so the subdivided closed genus-0 quad
-mesh has ``8 * 858 + 2 = 6866`` vertices; 24 edge splits bring it to SMPL's 6890 vertices and
-13776 triangles. Every output is linear in the cage, which is itself a function of a few
-anthropometric parameters (height, girth, limb lengths, shoulder and hip width, ...):
+Catmull-Clark subdivision. A closed genus-0 cage with E edges subdivides twice into ``8 E + 2``
+vertices (E = 856 here: 6850); splitting the 40 longest edges (in mirror pairs) brings the mesh to
+SMPL's 6890 vertices and 13776 triangles. Every output is linear in the cage, which is itself a function
+of a few anthropometric parameters (height, girth, limb lengths, shoulder and hip width, ...):
 
 * ``v_template`` -- the cage of a gender's parameters, subdivided;
 * ``shapedirs`` -- finite differences of the cage along ten parameter directions, subdivided and
@@ -16,7 +16,8 @@ anthropometric parameters (height, girth, limb lengths, shoulder and hip width, 
   the vertices around the joint whose weighted mean is exactly the skeleton's joint;
 * ``posedirs`` -- a small outward bulge around each joint growing with ``1 - cos(angle)``.
 
-Topology (faces, vertex order) is shared by all genders and seeds. Vertices that smplx reads as
+A seed moves the gender's parameters by 0.25 s.d. along each shape direction, so seeds give
+slightly different bodies. Topology (faces, vertex order) is shared by all genders and seeds. Vertices that smplx reads as
 extra joints (nose, eyes, ears, toes, heels, fingertips; ``smplx.vertex_ids['smplh']``) carry the
 same indices as in SMPL and sit at those places.
 
@@ -27,6 +28,7 @@ import json
 import os
 import os.path as osp
 import tempfile
+import zipfile
 
 import numpy as np
 
@@ -64,18 +66,15 @@ _Y_SHIFT = -1.15  # floor height in SMPL's frame: puts the neutral pelvis near y
 # ----------------------------------------------------------------------------------------------
 # anthropometric parameters
 # ----------------------------------------------------------------------------------------------
-_PARAM_NAMES = ('height', 'leg', 'arm', 'torso', 'shoulder', 'hip', 'waist', 'girth', 'belly',
-                'chest', 'bust', 'limb', 'head', 'neck')
-
 _GENDER_PARAMS = {
     'neutral': dict(height=1.70, leg=1.0, arm=1.0, torso=1.0, shoulder=0.175, hip=0.165,
-                    waist=0.132, girth=1.0, belly=0.0, chest=0.005, bust=0.008, limb=1.0,
+                    waist=0.134, girth=1.03, belly=0.0, chest=0.005, bust=0.008, limb=1.02,
                     head=1.0, neck=1.0),
     'male': dict(height=1.78, leg=1.0, arm=1.01, torso=1.0, shoulder=0.192, hip=0.158,
                  waist=0.14, girth=1.03, belly=0.005, chest=0.012, bust=0.0, limb=1.06,
                  head=1.02, neck=1.03),
     'female': dict(height=1.63, leg=1.0, arm=0.98, torso=0.99, shoulder=0.158, hip=0.174,
-                   waist=0.122, girth=0.97, belly=0.0, chest=0.0, bust=0.022, limb=0.94,
+                   waist=0.124, girth=1.02, belly=0.0, chest=0.0, bust=0.022, limb=0.98,
                    head=0.97, neck=0.97),
 }
 
@@ -161,6 +160,7 @@ def _ellipse(angles, ru, rw, ru_neg=None, rw_neg=None, power=2.0):
 
 
 def _round_angles(k, first):
+    """``k`` evenly spaced slot angles (radians) from ``first`` degrees on."""
     return np.deg2rad(first + 360.0 / k * np.arange(k))
 
 
@@ -220,14 +220,17 @@ class _Cage:
         return loop
 
     def ranks(self, loop, u, w, slot_angles):
-        """Slot of each loop vertex: its angular rank in the (u, w) plane from slot 0 on."""
+        """Slot of each loop vertex: slots run around the loop with increasing angle in the
+        (u, w) plane, slot 0 at the vertex nearest to ``slot_angles[0]``."""
         pts = np.array([self.points[i] for i in loop])
         d = pts - pts.mean(0)
-        ang = np.arctan2(d @ w, d @ u)
-        cut = slot_angles[0] - np.pi / len(loop)
-        order = np.argsort(np.mod(ang - cut, 2 * np.pi), kind='stable')
-        rank = np.empty(len(loop), dtype=int)
-        rank[order] = np.arange(len(loop))
+        x, y = d @ u, d @ w
+        ccw = np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y) > 0
+        ang = np.arctan2(y, x)
+        start = np.argmin(np.abs(np.angle(np.exp(1j * (ang - slot_angles[0])))))
+        k = len(loop)
+        rank = np.empty(k, dtype=int)
+        rank[(start + (1 if ccw else -1) * np.arange(k)) % k] = np.arange(k)
         return rank
 
     def tube(self, loop, rank, rings, label):
@@ -268,6 +271,7 @@ _GRID_CAP = ((0, 1, 2, -1), (2, 3, 4, -1), (4, 5, 6, -1), (6, 7, 0, -1))  # 8-ri
 
 
 def _torso_ring(y, hw, zf, zb, zc=0.0, power=2.4):
+    """12 torso ring points at height ``y``: half-width, front / back depth, centre z."""
     pts = _ellipse(_TORSO_ANGLES, hw, zf, hw, zb, power)
     return np.stack([pts[:, 0], np.full(12, y), zc + pts[:, 1]], 1)
 
@@ -281,26 +285,26 @@ def _build_torso(cage, p, L):
     dsh = sh[0] - 0.175 * s  # shoulders broader than average
     gs = g * s
     rings = [
-        _torso_ring(hip[1] - 0.04 * s, 0.96 * hip_hw, 0.075 * gs, 0.12 * gs, -0.01 * s),
-        _torso_ring(L['pelvis'][1] - 0.01 * s, hip_hw, 0.095 * gs + 0.3 * belly, 0.115 * gs,
-                    -0.01 * s),
-        _torso_ring(L['spine1'][1] + 0.03 * s, waist_hw, 0.095 * gs + belly, 0.085 * gs,
-                    -0.01 * s),
-        _torso_ring(sh[1] - 0.11 * s, 0.165 * gs + 0.35 * dsh, 0.11 * gs + chest + bust,
-                    0.10 * gs, -0.015 * s),
+        _torso_ring(hip[1] - 0.04 * s, 0.96 * hip_hw, 0.075 * gs, 0.13 * gs, -0.012 * s),
+        _torso_ring(L['pelvis'][1] - 0.01 * s, hip_hw, 0.09 * gs + 0.3 * belly, 0.108 * gs,
+                    -0.012 * s),
+        _torso_ring(L['spine1'][1] + 0.03 * s, waist_hw, 0.09 * gs + belly, 0.078 * gs,
+                    -0.008 * s),
+        _torso_ring(sh[1] - 0.11 * s, 0.165 * gs + 0.35 * dsh, 0.115 * gs + chest + 1.3 * bust,
+                    0.1 * gs, -0.015 * s),
         _torso_ring(sh[1] - 0.045 * s, sh[0] - 0.01 * s, 0.105 * gs + chest + 0.5 * bust,
-                    0.10 * gs, -0.025 * s),
+                    0.102 * gs, -0.025 * s),
         _torso_ring(sh[1] + 0.01 * s, sh[0] + 0.002 * s, 0.085 * gs + chest, 0.095 * gs,
                     -0.035 * s),
     ]
     # top ring: neck base in the middle, shoulder tips at the sides (slots 7..11 mirror 5..1)
     ytop, nz = sh[1] + 0.045 * s, L['neck'][2]
     top = np.array([
-        (0.0, ytop - 0.012 * s, nz + 0.075 * s), (0.062 * s, ytop - 0.005 * s, nz + 0.07 * s),
-        (sh[0] - 0.005 * s, ytop - 0.02 * s, nz + 0.06 * s),
-        (sh[0] + 0.028 * s, ytop - 0.035 * s, sh[2]),
-        (sh[0] - 0.005 * s, ytop - 0.02 * s, sh[2] - 0.055 * s),
-        (0.062 * s, ytop + 0.005 * s, nz - 0.06 * s), (0.0, ytop, nz - 0.065 * s)])
+        (0.0, ytop - 0.01 * s, nz + 0.072 * s), (0.058 * s, ytop - 0.002 * s, nz + 0.066 * s),
+        (sh[0] - 0.005 * s, ytop - 0.025 * s, nz + 0.06 * s),
+        (sh[0] + 0.028 * s, ytop - 0.04 * s, sh[2]),
+        (sh[0] - 0.005 * s, ytop - 0.025 * s, sh[2] - 0.055 * s),
+        (0.058 * s, ytop + 0.008 * s, nz - 0.06 * s), (0.0, ytop + 0.005 * s, nz - 0.065 * s)])
     rings.append(np.concatenate([top, top[5:0:-1] * [-1, 1, 1]]))
     ids = [[cage.vertex(pt, TORSO) for pt in ring] for ring in rings]
     top_level = len(ids) - 1
@@ -317,14 +321,15 @@ def _build_torso(cage, p, L):
                 for gx in range(-2, 2) for gz in range(-1, 1)}
 
     # top cap: interior grid vertices on the trapezius; the middle cells are the neck hole
-    trapezius = {(sx, 0): cage.vertex((sx * 0.098 * s, ytop + 0.004 * s, nz + 0.005 * s), TORSO)
+    trapezius = {(sx, 0): cage.vertex((sx * 0.095 * s, ytop + 0.006 * s, nz + 0.005 * s), TORSO)
                  for sx in (1, -1)}
     trapezius[0, 0] = cage.vertex((0.0, ytop, nz), TORSO)
     top_cells = grid(ids[top_level], trapezius)
     neck_loop = cage.cut_hole([top_cells[gx, gz] for gx in (-1, 0) for gz in (-1, 0)])
-    # bottom: all cells are leg holes; the crotch vertex is shared by both loops
-    crotch = {(0, 0): cage.vertex((0.0, hip[1] - 0.075 * s, -0.012 * s), TORSO)}
-    crotch.update({(sx, 0): cage.vertex((sx * 0.09, hip[1] - 0.1, 0), TORSO) for sx in (1, -1)})
+    # bottom: all cells are leg holes; the crotch vertex (0, 0) is shared by both loops, the
+    # interior vertices (+-1, 0) go with the holes
+    crotch = {(gx, 0): cage.vertex((0.0, hip[1] - 0.075 * s, -0.012 * s), TORSO)
+              for gx in (-1, 0, 1)}
     bottom_cells = grid(ids[0], crotch)
     leg_loops = {sx: cage.cut_hole([bottom_cells[gx, gz] for gx in ((0, 1) if sx > 0 else (-2, -1))
                                     for gz in (-1, 0)]) for sx in (1, -1)}
@@ -361,7 +366,8 @@ def _build_arm(cage, p, L, loop, sx):
     knuckles = np.concatenate([np.stack([zs, np.full(5, -palm_ht)], 1),
                                np.stack([zs[::-1], np.full(5, palm_ht)], 1)])
     rings, quads = cage.tube(loop, cage.ranks(loop, u, w, angles), [
-        (sh + t * 0.06 * s + [0, -0.012 * s, 0], u, w, _tube_section(angles, 0.052 * lm, 0.056 * lm)),
+        (sh + t * 0.06 * s + [0, -0.012 * s, 0], u, w,
+         _tube_section(angles, 0.052 * lm, 0.056 * lm)),
         (el - t * 0.01 * s, u, w, _tube_section(angles, 0.04 * lm, 0.038 * lm, 0.042 * lm)),
         (0.65 * el + 0.35 * wr, u, w, _tube_section(angles, 0.044 * lm, 0.037 * lm)),
         (wr, u, w, _tube_section(angles, 0.03 * lm, 0.02 * lm)),
@@ -422,16 +428,13 @@ def _build_leg(cage, p, L, loop, sx):
         (np.array([an[0], -0.004, an[2] - 0.005 * s]), u, w,
          _tube_section(angles, 0.028 * s, 0.031 * s, 0.045 * s, 0.028 * s)),
     ], label)
-    cage.face(rings[-1][[0, 1, 2, 3]])  # placeholder replaced below
-    cage.faces[-1] = None
+    # sole under the heel: a 2 x 2 grid around a centre vertex
     centre = cage.vertex((an[0], -0.004, an[2] - 0.01 * s), label)
     for sf in _GRID_CAP:
         cage.face([rings[-1][i] if i >= 0 else centre for i in sf])
     # foot: from the two front quads of the ankle-to-sole segment
     f_loop = cage.cut_hole([quads[-1][3], quads[-1][4]])
-    fu = np.array([sx, 0.0, 0.0])
-    fw = np.array([0.0, 1.0, 0.0])
-    ft = np.array([0.0, 0.0, 1.0])
+    fu, fw, ft = np.array([sx, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0])
     x0 = an[0] + sx * 0.012 * s
 
     def foot_ring(dz, med, lat, top):
@@ -471,8 +474,8 @@ def _build_head(cage, p, L, loop):
 
     hy = he[1]
     rings, _ = cage.tube(loop, cage.ranks(loop, u, w, angles), [
-        ring(ne[1] + 0.025 * s, ne[2] + 0.01, 0.057 * s * ng, 0.06 * s * ng, 0.06 * s * ng),
-        ring(hy - 0.01 * hs, 0.0, 0.092 * hs, 0.07 * hs, 0.066 * hs, 0.004 * hs),
+        ring(ne[1] + 0.025 * s, ne[2] + 0.01, 0.055 * s * ng, 0.058 * s * ng, 0.053 * s * ng),
+        ring(hy - 0.01 * hs, 0.0, 0.094 * hs, 0.072 * hs, 0.07 * hs, 0.004 * hs),
         ring(hy + 0.07 * hs, -0.005, 0.1 * hs, 0.1 * hs, 0.079 * hs, 0.022 * hs),
         ring(hy + 0.135 * hs, -0.01, 0.088 * hs, 0.098 * hs, 0.077 * hs),
     ], HEAD)
@@ -585,13 +588,15 @@ def _orient(faces, points):
 # ----------------------------------------------------------------------------------------------
 def _mirror_index(V):
     """Index of each vertex's mirror image (x -> -x) in ``V`` (the mesh is symmetric)."""
+    scale = 1e6 * np.pi  # a grid that round numbers of the construction do not sit on
+    index = {key: i for i, key in enumerate(map(tuple, np.round(V * scale).astype(np.int64)))}
     mirrored = V * [-1.0, 1.0, 1.0]
-    out = np.empty(len(V), dtype=np.int64)
-    sq = (V ** 2).sum(1)
-    for lo in range(0, len(V), 1024):
-        m = mirrored[lo:lo + 1024]
-        d = (m ** 2).sum(1)[:, None] + sq[None] - 2 * m @ V.T
-        out[lo:lo + 1024] = d.argmin(1)
+    out = np.array([index.get(key, -1)
+                    for key in map(tuple, np.round(mirrored * scale).astype(np.int64))])
+    for i in np.nonzero(out < 0)[0]:  # the rare vertex that lies on a grid boundary
+        out[i] = np.argmin(np.linalg.norm(V - mirrored[i], axis=1))
+    if np.abs(V[out] - mirrored).max() > 1e-6:
+        raise RuntimeError('the reference body is not mirror-symmetric')
     return out
 
 
@@ -646,10 +651,11 @@ def _split_edges(tris, S, num):
 
 @functools.lru_cache(maxsize=1)
 def _reference_cage():
-    """Cage of the reference body (neutral, no seed): points, labels, oriented faces, marks."""
+    """Cage of the reference body (neutral, no seed): points, labels, oriented faces,
+    landmarks, and the faces as built (to check other bodies' cages against)."""
     cage = _build_cage(_params('neutral'))
     points, labels, faces = cage.arrays()
-    return points, labels, _orient(faces, points), cage.landmarks
+    return points, labels, _orient(faces, points), cage.landmarks, faces
 
 
 @functools.lru_cache(maxsize=1)
@@ -660,9 +666,11 @@ def _topology():
         dict: ``S`` ``(6890, n)`` subdivision matrix from cage points to vertices, ``faces``
         ``(13776, 3)``, ``regions`` ``(6890, 6)`` region weights of each vertex.
     """
-    points, labels, faces, landmarks = _reference_cage()
+    points, labels, faces, landmarks, _ = _reference_cage()
     quads, S = _catmull_clark(faces, np.eye(len(points)))
     quads, S = _catmull_clark(quads, S)
+    if len(S) > NUM_VERTICES:
+        raise RuntimeError(f'the cage subdivides into {len(S)} > {NUM_VERTICES} vertices')
     tris = np.concatenate([quads[:, [0, 1, 2]], quads[:, [0, 2, 3]]])
     tris, S = _split_edges(tris, S, NUM_VERTICES - len(S))
     # give the smplx landmark vertices SMPL's indices
@@ -689,7 +697,11 @@ def _topology():
 # per-body arrays
 # ----------------------------------------------------------------------------------------------
 def _cage_points(p):
-    return _build_cage(p).arrays()[0]
+    """Cage points ``(n, 3)`` of parameters ``p``, checked to share the reference topology."""
+    points, _, faces = _build_cage(p).arrays()
+    if faces != _reference_cage()[4]:
+        raise RuntimeError('body parameters too far from the reference changed the cage')
+    return points
 
 
 def _rest_joints(L):
@@ -970,6 +982,14 @@ def _write_atomic(path, write):
         raise
 
 
+def _save_npz(f, arrays):
+    """``np.savez_compressed`` with fast (level 1) compression: posedirs is mostly zeros."""
+    with zipfile.ZipFile(f, 'w', zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for key, value in arrays.items():
+            with zf.open(key + '.npy', 'w', force_zip64=True) as entry:
+                np.lib.format.write_array(entry, np.asarray(value), allow_pickle=False)
+
+
 def _read_meta(model_dir):
     try:
         with open(osp.join(model_dir, _META_FILE)) as f:
@@ -1008,7 +1028,7 @@ def ensure_procedural_body_model(model_dir='data/body_models/procedural', seed=0
         if gender == 'neutral':
             regressors = generate_joint_regressors(model)
         _write_atomic(osp.join(model_dir, f'SMPL_{gender.upper()}.npz'),
-                      lambda f: np.savez_compressed(f, **model))
+                      lambda f: _save_npz(f, model))
     for name, array in regressors.items():
         _write_atomic(osp.join(model_dir, name + '.npy'), lambda f: np.save(f, array))
     text = json.dumps(meta, indent=2).encode()

@@ -1,0 +1,246 @@
+"""MPJPE, PA-MPJPE, PVE and 2D keypoint error of SMPL predictions (3DPW / Human3.6M protocols)."""
+import math
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import MMLogger
+from torch import Tensor, nn
+
+from mmhmr.models.body_models.joint_sets import (H36M_TO_J14, J24_HIP_INDICES, J24_TO_J14,
+                                                 J49_TO_J24)
+from mmhmr.registry import METRICS, MODELS
+from ..functional import mpjpe, pa_mpjpe, pve
+
+# per-sample result key -> (reported name, unit)
+METRIC_NAMES = {
+    'mpjpe': ('MPJPE', 'mm'),
+    'pa_mpjpe': ('PA-MPJPE', 'mm'),
+    'pve': ('PVE', 'mm'),
+    'kpt2d_err': ('kpt2d_err', 'px'),
+}
+METRES_TO_MM = 1000.0
+
+
+@METRICS.register_module()
+class SMPLMetric(BaseMetric):
+    """3D joint, mesh and 2D keypoint errors of SMPL predictions, in mm and px.
+
+    Protocols (both as SPIN / CLIFF evaluate):
+
+    * ``'3dpw'`` (ground-truth mesh): the GT mesh comes from the GT pose and shape posed by the
+      sample's gender-specific SMPL (``gt_instances.smpl_pose / smpl_betas / gender``); the
+      prediction is ``pred_instances.vertices`` (neutral model). On both meshes the 17 joints of
+      the Human3.6M regressor (the neutral model's) are taken, the pelvis (H36M joint 0) is
+      subtracted, and the 14 LSP joints (``H36M_TO_J14``) give MPJPE and PA-MPJPE. PVE is the mean
+      error over all vertices after the same pelvis alignment. Samples with ``has_smpl = 0`` are
+      left out.
+    * ``'h36m'`` (ground-truth keypoints; protocol 1 or 2 is decided by the annotation file the
+      dataset reads -- name it with ``prefix``, e.g. ``'h36m-p2'``): the GT is the first 14 (LSP)
+      of SPIN's 24 joints in ``gt_instances.keypoints_3d``, centred on the mid-point of the hips.
+      SPIN's H36M files are root-centred already (its preprocessing subtracts the H36M root) and
+      the root lies midway between the hips in Human3.6M's skeleton (symmetric hip offsets), so
+      this reproduces SPIN on its files (to a fraction of a mm) and also handles annotations in
+      the camera frame. Invisible joints (``keypoints_3d_visible``) are left out; a sample whose
+      hips are invisible gets no MPJPE (its pelvis is unknown) but still a PA-MPJPE. The
+      prediction is as for 3DPW. No PVE (no GT mesh).
+
+    In both protocols ``kpt2d_err`` is the mean distance in pixels between
+    ``pred_instances.keypoints_2d`` (full image) and the visible GT keypoints, mapped back from
+    the crop: ``bbox_center + keypoints_2d * bbox_size / 2``.
+
+    ``process`` evaluates a whole batch at once (one body-model call, one batched Procrustes) and
+    keeps one small dict of per-sample errors per sample, so the distributed collection of
+    ``self.results`` is cheap and its truncation to the dataset size is exact. Each reported
+    value is the mean over the samples where it could be computed; a key is reported only if at
+    least one sample had it.
+
+    Args:
+        body_model (dict | nn.Module): Config of the body model (built with ``MODELS``), e.g.
+            ``dict(type='GenderedSMPL', model_path='data/body_models/smpl',
+            joint_set='h36m_17')``. Its models need the Human3.6M joint regressor. The 3DPW
+            protocol needs a ``GenderedSMPL`` (a plain ``SMPL`` works only if every sample's
+            gender is 0, neutral).
+        protocol (str): ``'3dpw'`` or ``'h36m'``. Defaults to ``'3dpw'``.
+        collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
+        prefix (str, optional): Prefix of the metric names. Defaults to the protocol name.
+        collect_dir (str, optional): Directory to collect results through (``'cpu'`` only).
+    """
+    PROTOCOLS = ('3dpw', 'h36m')
+
+    def __init__(self,
+                 body_model: Union[dict, nn.Module],
+                 protocol: str = '3dpw',
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None,
+                 collect_dir: Optional[str] = None) -> None:
+        if protocol not in self.PROTOCOLS:
+            raise ValueError(f'SMPLMetric: protocol must be one of {self.PROTOCOLS}, '
+                             f'got {protocol!r}')
+        super().__init__(
+            collect_device=collect_device, prefix=prefix or protocol, collect_dir=collect_dir)
+        self.protocol = protocol
+        self.body_model = MODELS.build(body_model) if isinstance(body_model, dict) \
+            else body_model
+        self.body_model.eval().requires_grad_(False)
+        models = getattr(self.body_model, 'models', None)
+        self.gendered = models is not None
+        if self.gendered and 'neutral' not in models:
+            raise ValueError('SMPLMetric: the body model must hold a neutral model (the H36M '
+                             f'regressor of the predictions is the neutral one), got '
+                             f'{list(models)}')
+        self.neutral_model = models['neutral'] if self.gendered else self.body_model
+
+    @torch.no_grad()
+    def process(self, data_batch: Sequence[dict], data_samples: Sequence[dict]) -> None:
+        """Compute the errors of a batch and keep them per sample in ``self.results``.
+
+        Args:
+            data_batch (Sequence[dict]): The batch from the dataloader (unused).
+            data_samples (Sequence[dict]): Data samples as dicts with ``pred_instances`` and
+                ``gt_instances`` (see docs/en/conventions.md).
+        """
+        if len(data_samples) == 0:
+            return
+        preds = [_get(sample, 'pred_instances') for sample in data_samples]
+        gts = [_get(sample, 'gt_instances') for sample in data_samples]
+        device = _stack(preds[:1], 'vertices', 'pred_instances').device  # compute where preds are
+        self.body_model.to(device)
+
+        if self.protocol == '3dpw':
+            errors = self._mesh_errors(preds, gts, device)
+        else:
+            errors = self._keypoint_3d_errors(preds, gts, device)
+        if 'keypoints_2d' in preds[0] and 'keypoints_2d' in gts[0]:
+            errors['kpt2d_err'] = self._keypoint_2d_errors(preds, gts, device)
+
+        names = list(errors)
+        table = torch.stack([errors[name].to(torch.float64) for name in names], 1).cpu()
+        for row in table.tolist():
+            self.results.append(dict(zip(names, row)))
+
+    def _mesh_errors(self, preds: List[dict], gts: List[dict],
+                     device: torch.device) -> Dict[str, Tensor]:
+        """3DPW protocol: (B,) MPJPE, PA-MPJPE, PVE in mm; NaN without GT SMPL."""
+        pred_vertices = _stack(preds, 'vertices', 'pred_instances', device)  # (B, 6890, 3)
+        pose = _stack(gts, 'smpl_pose', 'gt_instances', device).reshape(-1, 72)
+        betas = _stack(gts, 'smpl_betas', 'gt_instances', device)
+        gender = _stack(gts, 'gender', 'gt_instances', device).reshape(-1).long()
+        has_smpl = _stack(gts, 'has_smpl', 'gt_instances', device).reshape(-1) > 0
+        gt_vertices, gt_h36m = self._gt_mesh(betas, pose, gender)
+
+        pred_h36m = self.neutral_model.regress_joints(pred_vertices, None, 'h36m_17')
+        pred_pelvis, gt_pelvis = pred_h36m[:, :1], gt_h36m[:, :1]
+        pred_joints = pred_h36m[:, list(H36M_TO_J14)] - pred_pelvis
+        gt_joints = gt_h36m[:, list(H36M_TO_J14)] - gt_pelvis
+        errors = dict(
+            mpjpe=mpjpe(pred_joints, gt_joints),
+            pa_mpjpe=pa_mpjpe(pred_joints, gt_joints),
+            # (pred - pred_pelvis) - (gt - gt_pelvis), with one pass over the vertices
+            pve=pve(pred_vertices - (pred_pelvis - gt_pelvis), gt_vertices))
+        return {k: torch.where(has_smpl, v * METRES_TO_MM, math.nan) for k, v in errors.items()}
+
+    def _gt_mesh(self, betas: Tensor, pose: Tensor, gender: Tensor) -> Tuple[Tensor, Tensor]:
+        """GT vertices (B, 6890, 3) posed by each sample's gender model, and their H36M joints
+        (B, 17, 3) from the neutral model's regressor (the same file for every gender)."""
+        if self.gendered:
+            output = self.body_model(betas, pose, gender)
+        elif bool((gender != 0).any()):
+            raise ValueError('SMPLMetric: protocol 3dpw poses the ground truth with the '
+                             'gender-specific models, but the body model '
+                             f'{type(self.body_model).__name__} has a single model and the batch '
+                             f'has gender codes {sorted(set(gender.tolist()))}; use '
+                             "dict(type='GenderedSMPL', ...)")
+        else:
+            output = self.body_model(betas, pose)
+        vertices = output['vertices']
+        if self.body_model.joint_set == 'h36m_17':
+            return vertices, output['joints']
+        return vertices, self.neutral_model.regress_joints(vertices, None, 'h36m_17')
+
+    def _keypoint_3d_errors(self, preds: List[dict], gts: List[dict],
+                            device: torch.device) -> Dict[str, Tensor]:
+        """Human3.6M protocol: (B,) MPJPE and PA-MPJPE in mm over the visible LSP joints."""
+        pred_vertices = _stack(preds, 'vertices', 'pred_instances', device)
+        gt_keypoints = _stack(gts, 'keypoints_3d', 'gt_instances', device)  # (B, 49, 3)
+        gt_visible = _stack(gts, 'keypoints_3d_visible', 'gt_instances', device)
+        if gt_keypoints.shape[1] != len(J49_TO_J24) + 25 or gt_visible.shape != \
+                gt_keypoints.shape[:2]:
+            raise ValueError('SMPLMetric: gt_instances.keypoints_3d must be (1, 49, 3) and '
+                             'keypoints_3d_visible (1, 49) per sample, got '
+                             f'{tuple(gt_keypoints.shape[1:])} and '
+                             f'{tuple(gt_visible.shape[1:])} (batched)')
+        gt_24 = gt_keypoints[:, list(J49_TO_J24)]
+        visible_24 = gt_visible[:, list(J49_TO_J24)] > 0
+        hips = list(J24_HIP_INDICES)
+        gt_pelvis = gt_24[:, hips].mean(1, keepdim=True)
+        has_pelvis = visible_24[:, hips].all(1)
+        gt_joints = gt_24[:, list(J24_TO_J14)] - gt_pelvis
+        visible = visible_24[:, list(J24_TO_J14)]
+
+        pred_h36m = self.neutral_model.regress_joints(pred_vertices, None, 'h36m_17')
+        pred_joints = pred_h36m[:, list(H36M_TO_J14)] - pred_h36m[:, :1]
+        return dict(
+            mpjpe=torch.where(has_pelvis, mpjpe(pred_joints, gt_joints, visible), math.nan) *
+            METRES_TO_MM,
+            pa_mpjpe=pa_mpjpe(pred_joints, gt_joints, visible) * METRES_TO_MM)
+
+    @staticmethod
+    def _keypoint_2d_errors(preds: List[dict], gts: List[dict], device: torch.device) -> Tensor:
+        """(B,) mean distance in px over the visible keypoints, in the full image."""
+        pred_keypoints = _stack(preds, 'keypoints_2d', 'pred_instances', device)  # (B, K, 2)
+        gt_crop = _stack(gts, 'keypoints_2d', 'gt_instances', device)  # (B, K, 2) in [-1, 1]
+        visible = _stack(gts, 'keypoints_2d_visible', 'gt_instances', device)
+        center = _stack(gts, 'bbox_center', 'gt_instances', device).reshape(-1, 1, 2)
+        size = _stack(gts, 'bbox_size', 'gt_instances', device).reshape(-1, 1, 1)
+        if pred_keypoints.shape != gt_crop.shape:
+            raise ValueError('SMPLMetric: pred_instances.keypoints_2d and '
+                             'gt_instances.keypoints_2d differ in shape: '
+                             f'{tuple(pred_keypoints.shape)} vs {tuple(gt_crop.shape)} (batched)')
+        gt_keypoints = center + gt_crop * (size / 2)
+        return mpjpe(pred_keypoints, gt_keypoints, visible)
+
+    def compute_metrics(self, results: list) -> Dict[str, float]:
+        """Average the per-sample errors.
+
+        Args:
+            results (list): One dict of per-sample errors (floats, NaN when not computable)
+                per sample, from all ranks.
+
+        Returns:
+            dict: ``MPJPE``, ``PA-MPJPE``, ``PVE`` (mm) and ``kpt2d_err`` (px), each present when
+            at least one sample had it.
+        """
+        metrics, rows = {}, []
+        for key, (name, unit) in METRIC_NAMES.items():
+            values = np.array([r[key] for r in results if key in r], dtype=np.float64)
+            values = values[np.isfinite(values)]
+            if values.size == 0:
+                continue
+            metrics[name] = float(values.mean())
+            rows.append(f'{name:<10} {metrics[name]:>10.2f} {unit:<3} {values.size:>8d}')
+        header = f'{"metric":<10} {"value":>10} {"":<3} {"samples":>8}'
+        logger: MMLogger = MMLogger.get_current_instance()
+        logger.info(f'SMPLMetric ({self.protocol}, {len(results)} samples):\n' +
+                    '\n'.join([header] + rows))
+        return metrics
+
+
+def _get(container, key: str):
+    """``container[key]`` of a dict, or the attribute of a data element (``InstanceData``)."""
+    return container[key] if isinstance(container, dict) else getattr(container, key)
+
+
+def _stack(instances: List[dict],
+           key: str,
+           owner: str,
+           device: Optional[torch.device] = None) -> Tensor:
+    """Concatenate one field of every sample's instances (each ``(1, ...)``) into ``(B, ...)``."""
+    try:
+        values = [torch.as_tensor(_get(instance, key)) for instance in instances]
+    except (KeyError, AttributeError):
+        raise KeyError(f'SMPLMetric: {owner}.{key} is missing in a data sample; present: '
+                       f'{sorted(next(i for i in instances if key not in i).keys())}') from None
+    stacked = torch.cat(values) if values[0].ndim > 0 else torch.stack(values)
+    return stacked.to(device) if device is not None else stacked
