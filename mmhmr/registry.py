@@ -16,6 +16,7 @@ from mmpose.registry import LOOPS as MMPOSE_LOOPS
 from mmpose.registry import METRICS as MMPOSE_METRICS
 from mmpose.registry import MODEL_WRAPPERS as MMPOSE_MODEL_WRAPPERS
 from mmpose.registry import MODELS as MMPOSE_MODELS
+from mmpose.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMPOSE_OPTIM_WRAPPER_CONSTRUCTORS
 from mmpose.registry import OPTIM_WRAPPERS as MMPOSE_OPTIM_WRAPPERS
 from mmpose.registry import OPTIMIZERS as MMPOSE_OPTIMIZERS
 from mmpose.registry import PARAM_SCHEDULERS as MMPOSE_PARAM_SCHEDULERS
@@ -51,6 +52,9 @@ TASK_UTILS = Registry('task util', parent=MMPOSE_TASK_UTILS, locations=['mmhmr.m
 OPTIMIZERS = Registry('optimizer', parent=MMPOSE_OPTIMIZERS, locations=['mmhmr.engine'])
 OPTIM_WRAPPERS = Registry(
     'optimizer_wrapper', parent=MMPOSE_OPTIM_WRAPPERS, locations=['mmhmr.engine'])
+OPTIM_WRAPPER_CONSTRUCTORS = Registry(
+    'optimizer wrapper constructor', parent=MMPOSE_OPTIM_WRAPPER_CONSTRUCTORS,
+    locations=['mmhmr.engine'])
 PARAM_SCHEDULERS = Registry(
     'parameter scheduler', parent=MMPOSE_PARAM_SCHEDULERS, locations=['mmhmr.engine'])
 

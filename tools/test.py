@@ -1,9 +1,12 @@
 # Test an mmhmr model (mmpose's tools/test.py, with CPU-only distributed runs on gloo).
 import argparse
+import json
 import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
+from mmengine.dist import is_main_process
+from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from mmhmr.utils import setup_cpu_distributed
@@ -12,7 +15,9 @@ from mmhmr.utils import setup_cpu_distributed
 def parse_args():
     parser = argparse.ArgumentParser(description='Test (and evaluate) a human mesh recovery model')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        'checkpoint',
+        help='checkpoint file; "none" tests the model as initialised (an untrained baseline)')
     parser.add_argument('--work-dir', help='the directory to save the evaluation results')
     parser.add_argument(
         '--out', help='a .pkl file to dump the predictions of every sample to')
@@ -38,7 +43,7 @@ def parse_args():
 def merge_args(cfg, args):
     """Merge the command-line arguments into the config."""
     cfg.launcher = args.launcher
-    cfg.load_from = args.checkpoint
+    cfg.load_from = None if args.checkpoint.lower() == 'none' else args.checkpoint
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
@@ -65,7 +70,14 @@ def main():
     cfg = merge_args(Config.fromfile(args.config), args)
     setup_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
-    runner.test()
+    if cfg.load_from is None:
+        print_log('No checkpoint: testing the model as initialised.', logger='current')
+    metrics = runner.test()
+    if is_main_process():
+        out = osp.join(runner.log_dir, 'test_metrics.json')
+        with open(out, 'w') as f:
+            json.dump(dict(metrics, checkpoint=cfg.load_from), f, indent=2)
+        print_log(f'Metrics written to {out}', logger='current')
 
 
 if __name__ == '__main__':

@@ -29,7 +29,6 @@ resume = False
 # file I/O backend
 backend_args = dict(backend='local')
 
-# training / validation / testing loops
-train_cfg = dict(by_epoch=True, val_interval=1)
+# validation / testing loops (the training loop is in the schedule)
 val_cfg = dict()
 test_cfg = dict()

@@ -132,8 +132,7 @@ def benchmark_process(args):
     if missing:
         print(f'\nSMPLMetric.process: skipped, no body model in {args.body_model_dir} '
               f'(missing {", ".join(missing)}). Write the procedural one with '
-              '`python -c "from mmhmr.models.body_models.procedural import '
-              'ensure_procedural_body_model as e; e()"` or pass --body-model-dir.')
+              '`python tools/misc/generate_body_model.py`, or pass --body-model-dir.')
         return
     from mmhmr.evaluation.metrics import SMPLMetric
     metric = SMPLMetric(
