@@ -1,0 +1,113 @@
+"""End to end through tools/train.py and tools/test.py on the tiny synthetic config:
+train -> checkpoint -> test -> resume, single process and distributed on CPU (gloo)."""
+import glob
+import json
+import math
+import os
+import os.path as osp
+import socket
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import mmhmr  # noqa: F401  (allow-lists what mmengine checkpoints hold, for weights_only loads)
+
+ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+CONFIG = osp.join(ROOT, 'tests', 'data', 'cliff_synthetic_tiny.py')
+HERE = osp.dirname(__file__)
+
+
+def run(args, env=None, **kwargs):
+    env = dict(os.environ, **(env or {}))
+    env['PYTHONPATH'] = os.pathsep.join([HERE, ROOT, env.get('PYTHONPATH', '')])
+    env.setdefault('OMP_NUM_THREADS', '1')
+    proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, **kwargs)
+    assert proc.returncode == 0, f'{args} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}'
+    return proc.stdout + proc.stderr
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def test_train_checkpoint_test_resume(tmp_path):
+    work_dir = str(tmp_path / 'work')
+    log = run([sys.executable, 'tools/train.py', CONFIG, '--work-dir', work_dir])
+    assert osp.isfile(osp.join(work_dir, 'epoch_2.pth')), log[-2000:]
+    assert '3dpw/PA-MPJPE' in log  # validation ran at the end of epoch 2
+
+    test_dir = str(tmp_path / 'test')
+    run([sys.executable, 'tools/test.py', CONFIG, osp.join(work_dir, 'epoch_2.pth'),
+         '--work-dir', test_dir, '--out', str(tmp_path / 'preds.pkl')])
+    (metrics_file, ) = glob.glob(osp.join(test_dir, '*', 'test_metrics.json'))
+    metrics = json.load(open(metrics_file))
+    for key in ('3dpw/MPJPE', '3dpw/PA-MPJPE', '3dpw/PVE', '3dpw/kpt2d_err'):
+        assert math.isfinite(metrics[key]) and metrics[key] > 0, metrics
+    # PA-MPJPE aligns more freely than MPJPE, so it cannot be larger
+    assert metrics['3dpw/PA-MPJPE'] <= metrics['3dpw/MPJPE']
+    assert osp.getsize(tmp_path / 'preds.pkl') > 0
+
+    # resume (weights-only loading of mmengine's checkpoint on torch >= 2.6) and go on a third epoch
+    log = run([sys.executable, 'tools/train.py', CONFIG, '--work-dir', work_dir, '--resume',
+               '--cfg-options', 'train_cfg.max_epochs=3'])
+    assert 'resumed' in log.lower(), log[-3000:]
+    ckpt = torch.load(osp.join(work_dir, 'epoch_3.pth'), map_location='cpu', weights_only=True)
+    assert ckpt['meta']['epoch'] == 3 and ckpt['meta']['iter'] == 12  # 4 iterations an epoch
+    assert 'optimizer' in ckpt and ckpt['message_hub']
+
+
+def params_per_rank(work_dir, world_size):
+    return [torch.load(osp.join(work_dir, f'params_rank{r}.pth'), weights_only=True)
+            for r in range(world_size)]
+
+
+def write_dist_config(tmp_path):
+    cfg = tmp_path / 'dist_cfg.py'
+    cfg.write_text(f"_base_ = [{CONFIG!r}]\n"
+                   "custom_imports = dict(imports=['rank_params_hook'])\n"
+                   "custom_hooks = [dict(type='RankParamsDumpHook')]\n")
+    return str(cfg)
+
+
+def assert_identical_on_every_rank(work_dir, world_size):
+    params = params_per_rank(work_dir, world_size)
+    for rank_params in params[1:]:
+        assert rank_params.keys() == params[0].keys()
+        for k, v in params[0].items():
+            assert torch.equal(v, rank_params[k]), k
+    # and they are what the checkpoint holds
+    state = torch.load(osp.join(work_dir, 'epoch_2.pth'), weights_only=True)['state_dict']
+    assert params[0] and set(params[0]) <= set(state)
+    for k, v in params[0].items():
+        assert torch.equal(v, state[k]), k
+
+
+def test_two_process_training_through_dist_train(tmp_path):
+    work_dir = str(tmp_path / 'work')
+    log = run(['bash', 'tools/dist_train.sh', write_dist_config(tmp_path), '2',
+               '--work-dir', work_dir],
+              env=dict(PYTHON=sys.executable, PORT=str(free_port())), timeout=600)
+    assert 'gloo' in log
+    assert_identical_on_every_rank(work_dir, 2)
+
+
+def test_two_nodes_simulated_on_localhost(tmp_path):
+    work_dir = str(tmp_path / 'work')
+    cfg = write_dist_config(tmp_path)
+    env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()), NNODES='2',
+               MASTER_ADDR='127.0.0.1', OMP_NUM_THREADS='1')
+    env['PYTHONPATH'] = os.pathsep.join([HERE, ROOT, env.get('PYTHONPATH', '')])
+    nodes = [
+        subprocess.Popen(['bash', 'tools/dist_train.sh', cfg, '1', '--work-dir', work_dir],
+                         cwd=ROOT, env=dict(env, NODE_RANK=str(rank)),
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for rank in (0, 1)
+    ]
+    outputs = [node.communicate(timeout=600)[0] for node in nodes]
+    for node, out in zip(nodes, outputs):
+        assert node.returncode == 0, out[-5000:]
+    assert_identical_on_every_rank(work_dir, 2)
