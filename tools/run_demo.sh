@@ -6,8 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=$(bash tools/setup_env.sh)
-CONFIG=configs/cliff/cliff_res18-tiny_synthetic-128x128.py
-WORK_DIR=${1:-work_dirs/cliff_res18-tiny_synthetic-128x128}
+CONFIG=configs/cliff/cliff_res18-tiny_synthetic-64x64.py
+WORK_DIR=${1:-work_dirs/cliff_res18-tiny_synthetic-64x64}
 shift || true
 
 "$PY" tools/misc/generate_body_model.py

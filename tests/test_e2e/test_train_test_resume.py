@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 
+import cv2
 import pytest
 import torch
 
@@ -42,7 +43,8 @@ def test_train_checkpoint_test_resume(tmp_path):
 
     test_dir = str(tmp_path / 'test')
     run([sys.executable, 'tools/test.py', CONFIG, osp.join(work_dir, 'epoch_2.pth'),
-         '--work-dir', test_dir, '--out', str(tmp_path / 'preds.pkl')])
+         '--work-dir', test_dir, '--out', str(tmp_path / 'preds.pkl'), '--show-dir', 'vis',
+         '--interval', '2'])
     (metrics_file, ) = glob.glob(osp.join(test_dir, '*', 'test_metrics.json'))
     metrics = json.load(open(metrics_file))
     for key in ('3dpw/MPJPE', '3dpw/PA-MPJPE', '3dpw/PVE', '3dpw/kpt2d_err'):
@@ -50,6 +52,11 @@ def test_train_checkpoint_test_resume(tmp_path):
     # PA-MPJPE aligns more freely than MPJPE, so it cannot be larger
     assert metrics['3dpw/PA-MPJPE'] <= metrics['3dpw/MPJPE']
     assert osp.getsize(tmp_path / 'preds.pkl') > 0
+    # --show-dir: every 2nd of the 8 test crops, drawn next to its predicted mesh
+    drawn = glob.glob(osp.join(test_dir, '*', 'vis', '*.png'))
+    assert len(drawn) == 4
+    img = cv2.imread(drawn[0])
+    assert img.shape == (64, 128, 3)  # input crop | mesh over the crop
 
     # resume (weights-only loading of mmengine's checkpoint on torch >= 2.6) and go on a third epoch
     log = run([sys.executable, 'tools/train.py', CONFIG, '--work-dir', work_dir, '--resume',

@@ -2,7 +2,6 @@
 from typing import Sequence
 
 import numpy as np
-import torch
 from mmcv.transforms import BaseTransform
 from mmengine.structures import InstanceData
 from mmpose.datasets.transforms.formatting import image_to_tensor
@@ -20,7 +19,10 @@ class PackHMRInputs(BaseTransform):
     """Pack the crop into ``inputs (3, H_in, W_in)`` (uint8, as mmpose's ``PackPoseInputs``)
     and the annotations into ``data_samples``, a ``PoseDataSample``.
 
-    ``gt_instances`` holds one instance (float32 tensors unless said): ``keypoints_2d (1, K, 2)``
+    ``gt_instances`` holds one instance as numpy arrays (float32 unless said; numpy as in mmpose's
+    ``PackPoseInputs``: dataloader workers pass a tensor through shared memory one by one, which
+    for ~15 small fields a sample costs more than the sample itself; heads convert them):
+    ``keypoints_2d (1, K, 2)``
     (crop-normalised, from ``keypoints_2d_crop``), ``keypoints_2d_visible (1, K)``,
     ``keypoints_3d (1, K, 3)``, ``keypoints_3d_visible (1, K)``, ``smpl_pose (1, 72)``,
     ``smpl_betas (1, 10)``, ``has_smpl (1,)``, ``gender (1,)`` (int64), ``bbox_center (1, 2)``,
@@ -58,7 +60,7 @@ class PackHMRInputs(BaseTransform):
         has_smpl = results.get('has_smpl', 0.) if 'smpl_pose' in results else 0.
 
         def f32(value, shape):
-            return torch.as_tensor(np.asarray(value, np.float32).reshape(shape))
+            return np.asarray(value, np.float32).reshape(shape)
 
         gt = InstanceData()
         gt.keypoints_2d = f32(kp2d[:, :2], (1, num_kpts, 2))
@@ -68,7 +70,7 @@ class PackHMRInputs(BaseTransform):
         gt.smpl_pose = f32(results.get('smpl_pose', np.zeros(72)), (1, 72))
         gt.smpl_betas = f32(results.get('smpl_betas', np.zeros(10)), (1, 10))
         gt.has_smpl = f32(has_smpl, (1, ))
-        gt.gender = torch.tensor([int(results.get('gender', 0))], dtype=torch.long)
+        gt.gender = np.array([int(results.get('gender', 0))], np.int64)
         gt.bbox_center = f32(results['bbox_center'], (1, 2))
         gt.bbox_size = f32(results['bbox_size'], (1, ))
         gt.focal_length = f32(fill_focal_length(results), (1, ))

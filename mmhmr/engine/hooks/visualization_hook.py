@@ -4,6 +4,7 @@ from typing import Optional, Sequence
 
 import mmcv
 import numpy as np
+import torch
 from mmengine.hooks import Hook
 from mmengine.utils import mkdir_or_exist
 
@@ -21,7 +22,7 @@ def crop_camera(sample, crop_size: Sequence[int]):
     ``f X / Z + W / 2`` becomes ``(f k) X / Z + crop_c + (W / 2 - c) k``.
     """
     gt = sample.gt_instances
-    center = gt.bbox_center[0].cpu().numpy()
+    center = torch.as_tensor(gt.bbox_center[0]).cpu().numpy()
     size = float(gt.bbox_size[0])
     focal = float(gt.focal_length[0])
     h, w = sample.metainfo['ori_shape'][:2]

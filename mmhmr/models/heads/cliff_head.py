@@ -18,13 +18,15 @@ from .regressor import IterativeSMPLRegressor
 CAMERA_KEYS = ('bbox_center', 'bbox_size', 'focal_length', 'bbox_info')
 
 
-def gather_instances(data_samples: Sequence, key: str) -> Tensor:
-    """Concatenate one ``gt_instances`` field over a batch: ``(B, ...)``."""
-    try:
-        return torch.cat([d.gt_instances.get(key) for d in data_samples])
-    except TypeError as e:
+def gather_instances(data_samples: Sequence, key: str, like: Tensor) -> Tensor:
+    """Concatenate one ``gt_instances`` field over a batch into a ``(B, ...)`` tensor on the
+    device of ``like`` (fields are numpy arrays or tensors, one instance each)."""
+    values = [d.gt_instances.get(key) for d in data_samples]
+    if any(v is None for v in values):
         raise KeyError(f'gt_instances of a data sample has no "{key}"; the pipeline must pack '
-                       f'it (PackHMRInputs after CLIFFBBoxInfo)') from e
+                       f'it (PackHMRInputs after CLIFFBBoxInfo)')
+    out = torch.cat([torch.as_tensor(v) for v in values]).to(like.device)
+    return out.to(like.dtype) if out.is_floating_point() else out
 
 
 def image_sizes(data_samples: Sequence, like: Tensor) -> Tensor:
@@ -142,9 +144,9 @@ class CLIFFHead(BaseHead):
         """
         rotmat = rot6d_to_matrix(params['pose_6d'].reshape(-1, 24, 6))
         body = self.body_model(betas=params['betas'], pose=rotmat)
-        center = gather_instances(data_samples, 'bbox_center')
-        size = gather_instances(data_samples, 'bbox_size')
-        focal = gather_instances(data_samples, 'focal_length')
+        center = gather_instances(data_samples, 'bbox_center', params['pred_cam'])
+        size = gather_instances(data_samples, 'bbox_size', params['pred_cam'])
+        focal = gather_instances(data_samples, 'focal_length', params['pred_cam'])
         img_size = image_sizes(data_samples, like=center)
         cam_transl = cam_crop_to_full(params['pred_cam'], center, size, img_size, focal)
         kp2d = perspective_projection(body['joints'], cam_transl, focal, img_size / 2)
@@ -166,7 +168,7 @@ class CLIFFHead(BaseHead):
             list[InstanceData]: one per sample, with the fields of ``pred_instances`` in
             docs/en/conventions.md.
         """
-        params = self.forward(feats, gather_instances(batch_data_samples, 'bbox_info'))
+        params = self.forward(feats, gather_instances(batch_data_samples, 'bbox_info', feats[self.feature_index]))
         out = self.decode_smpl(params, batch_data_samples)
         out.pop('keypoints_2d_crop')
         results = []
@@ -185,7 +187,7 @@ class CLIFFHead(BaseHead):
         Returns:
             dict: one entry per configured loss, ``loss_<name>``.
         """
-        params = self.forward(feats, gather_instances(batch_data_samples, 'bbox_info'))
+        params = self.forward(feats, gather_instances(batch_data_samples, 'bbox_info', feats[self.feature_index]))
         pred = self.decode_smpl(params, batch_data_samples)
         return self.loss_by_pred(pred, batch_data_samples)
 
@@ -202,7 +204,9 @@ class CLIFFHead(BaseHead):
         Returns:
             dict: ``loss_<name>`` for each configured loss.
         """
-        t = self.targets_from_samples(batch_data_samples) if targets is None else targets
+        if targets is None:
+            targets = self.targets_from_samples(batch_data_samples, like=pred['vertices'])
+        t = targets
         terms = dict(
             keypoints_2d=lambda f: f(pred['keypoints_2d_crop'], t['keypoints_2d'],
                                      t['keypoints_2d_visible']),
@@ -216,19 +220,24 @@ class CLIFFHead(BaseHead):
         )
         return {f'loss_{name}': terms[name](fn) for name, fn in self.losses.items()}
 
-    def targets_from_samples(self, batch_data_samples: Sequence) -> Dict[str, Tensor]:
+    def targets_from_samples(self, batch_data_samples: Sequence,
+                             like: Tensor) -> Dict[str, Tensor]:
         """Ground-truth targets of a batch; GT vertices come from the body model.
+
+        Args:
+            batch_data_samples (list[PoseDataSample]): the batch.
+            like (Tensor): targets get its device and floating dtype.
 
         Returns:
             dict: ``keypoints_2d (B, K, 2)``, ``keypoints_2d_visible (B, K)``, ``keypoints_3d
             (B, K, 3)``, ``keypoints_3d_visible (B, K)``, ``smpl_pose (B, 24, 3, 3)``,
             ``smpl_betas (B, 10)``, ``has_smpl (B,)`` and ``vertices (B, V, 3)``.
         """
-        t = {k: gather_instances(batch_data_samples, k) for k in (
+        t = {k: gather_instances(batch_data_samples, k, like) for k in (
             'keypoints_2d', 'keypoints_2d_visible', 'keypoints_3d', 'keypoints_3d_visible',
             'smpl_betas', 'has_smpl')}
         t['smpl_pose'] = axis_angle_to_matrix(
-            gather_instances(batch_data_samples, 'smpl_pose').reshape(-1, 24, 3))
+            gather_instances(batch_data_samples, 'smpl_pose', like).reshape(-1, 24, 3))
         if 'vertices' in self.losses:
             with torch.no_grad():
                 t['vertices'] = self.body_model(betas=t['smpl_betas'],

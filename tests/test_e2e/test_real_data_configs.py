@@ -1,0 +1,87 @@
+"""The real-data CLIFF configs run as written on files in SPIN/CLIFF format: tiny fake npz
+files and images stand in for the datasets, the random SMPL-format model for SMPL, and a narrow
+backbone for the pretrained one (nothing else of the configs is changed)."""
+import os
+import os.path as osp
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+sys.path.insert(0, osp.join(osp.dirname(__file__), '..', 'test_datasets'))
+from npz_samples import spin_arrays  # noqa: E402
+
+ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+ANN_FILES = ('h36m_train.npz', 'coco2014part_cliffGT.npz', 'mpii_cliffGT.npz',
+             'mpi_inf_3dhp_train.npz', '3dpw_test.npz')
+
+
+def replace_prefix(obj, old, new):
+    """Replace a path prefix in every string of a nested config."""
+    if isinstance(obj, dict):
+        return type(obj)({k: replace_prefix(v, old, new) for k, v in obj.items()})
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(replace_prefix(v, old, new) for v in obj)
+    if isinstance(obj, str) and obj.startswith(old):
+        return new + obj[len(old):]
+    return obj
+
+
+def write_fake_data(root):
+    for i, ann in enumerate(ANN_FILES):
+        arrays = spin_arrays(12, seed=i)
+        np.savez(osp.join(root, 'dataset_extras', ann), **arrays)
+    for sub in ('h36m', 'coco', 'mpii', 'mpi_inf_3dhp', '3dpw'):
+        for name in spin_arrays(12)['imgname']:
+            path = osp.join(root, sub, str(name))
+            os.makedirs(osp.dirname(path), exist_ok=True)
+            cv2.imwrite(path, np.full((100, 100, 3), 100, np.uint8))
+
+
+@pytest.mark.parametrize('config', ['cliff_res50_mixed-256x192.py',
+                                    'cliff_hrnet-w48_mixed-256x192.py'])
+def test_real_data_config_trains_and_tests(config, tmp_path, random_smpl_dir):
+    data_root = tmp_path / 'data'
+    os.makedirs(data_root / 'dataset_extras')
+    write_fake_data(str(data_root))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'cliff', config))
+    assert cfg.model.backbone.init_cfg.checkpoint.startswith('data/pretrained/')
+    cfg = Config(replace_prefix(cfg.to_dict(), 'data/body_models/smpl', str(random_smpl_dir)))
+    cfg = Config(replace_prefix(cfg.to_dict(), 'data/', str(data_root) + '/'))
+    # no pretrained checkpoint here, and a small backbone for a fast test
+    cfg.model.backbone = dict(type='ResNet', depth=18, base_channels=8, stem_channels=8)
+    cfg.model.pop('neck', None)
+    cfg.model.head.in_channels = 64
+    cfg.model.head.hidden_dims = (32, 32)
+    batch = 10
+    cfg.train_dataloader.batch_size = batch
+    cfg.train_dataloader.sampler.batch_size = batch
+    for loader in (cfg.train_dataloader, cfg.val_dataloader):
+        loader.num_workers = 0
+        loader.persistent_workers = False
+    cfg.val_dataloader.batch_size = 4
+    cfg.test_dataloader = cfg.val_dataloader
+    cfg.train_cfg.max_epochs = 1
+    cfg.work_dir = str(tmp_path / 'work')
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    metrics = runner.test()
+    assert {'3dpw/MPJPE', '3dpw/PA-MPJPE', '3dpw/PVE', '3dpw/kpt2d_err'} <= set(metrics)
+    assert all(np.isfinite(v) for v in metrics.values())
+
+
+def test_hrnet_config_backbone_and_neck_feed_the_head():
+    # the HRNet-W48 branches, upsampled and concatenated, give the head's in_channels
+    import torch
+    from mmhmr.registry import MODELS
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'cliff', 'cliff_hrnet-w48_mixed-256x192.py'))
+    cfg.model.backbone.init_cfg = None
+    backbone = MODELS.build(cfg.model.backbone)
+    backbone.eval()  # mmpose's HRNet.train() returns None
+    neck = MODELS.build(cfg.model.neck)
+    with torch.no_grad():
+        feats = neck(backbone(torch.zeros(1, 3, 64, 64)))
+    assert feats[-1].shape == (1, cfg.model.head.in_channels, 16, 16)
