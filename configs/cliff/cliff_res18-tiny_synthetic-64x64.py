@@ -5,7 +5,7 @@ _base_ = [
     '../_base_/datasets/synthetic.py'
 ]
 
-max_epochs = 10
+max_epochs = 8
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=max_epochs)
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-3, weight_decay=0.))
 param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=max_epochs,
