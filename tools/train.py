@@ -3,6 +3,7 @@ import argparse
 import os
 import os.path as osp
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
@@ -56,6 +57,9 @@ def merge_args(cfg, args):
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
 
     if args.amp:
+        if not torch.cuda.is_available():
+            raise SystemExit('--amp needs a CUDA device: mmengine\'s AmpOptimWrapper only runs on '
+                             'GPU / NPU / MLU / MUSA. Train without --amp on this machine.')
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if optim_wrapper == 'AmpOptimWrapper':
             print('AMP training is already enabled in the config.')

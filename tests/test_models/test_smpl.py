@@ -255,10 +255,9 @@ def test_load_normalises_layouts(tmp_path, make_random_smpl_arrays):
     assert loaded['f'].dtype == np.int64
 
 
-@pytest.mark.skipif(not osp.isfile(osp.join(PROCEDURAL_DIR, 'SMPL_NEUTRAL.npz')),
-                    reason='procedural body model not generated')
 def test_reads_procedural_body_model():
-    model = GenderedSMPL(PROCEDURAL_DIR, joint_set='spin_49')
+    from mmhmr.models.body_models import ensure_procedural_body_model
+    model = GenderedSMPL(ensure_procedural_body_model(PROCEDURAL_DIR), joint_set='spin_49')
     out = model(torch.zeros(3, 10), torch.zeros(3, 72), torch.tensor([0, 1, 2]))
     assert out['joints'].shape == (3, 49, 3) and torch.isfinite(out['vertices']).all()
     lsp = model.models['neutral'].regress_joints(out['vertices'], out['smpl_joints'], 'lsp_14')
