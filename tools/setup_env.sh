@@ -89,13 +89,13 @@ EOF
 if ! mmcv_has_ops; then
   log "installing mmcv with ops (from a wheel in PIP_FIND_LINKS, else a source build of ~11 min)"
   "$PY" -m pip uninstall -y mmcv mmcv-lite >/dev/null 2>&1 || true
-  if ! pip_ --only-binary mmcv --no-deps -c "$CONSTRAINTS" mmcv 2>/dev/null; then
+  if ! pip_ --only-binary mmcv --no-deps -c "$CONSTRAINTS" mmcv >/dev/null 2>&1; then
     log "no mmcv wheel found: building mmcv with ops from source"
-    # mmcv 2.1.0's setup.py fails with setuptools >= 70; build with an older one, then restore.
-    pip_ 'setuptools<70' ninja
+    # --no-build-isolation: the build needs the installed torch. (Swapping setuptools inside the
+    # environment for the build breaks its metadata; the pinned one builds mmcv 2.1.0.)
+    pip_ -c "$CONSTRAINTS" ninja
     MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
       pip_ --no-build-isolation --no-binary mmcv --no-deps -c "$CONSTRAINTS" mmcv
-    pip_ -c "$CONSTRAINTS" setuptools
   fi
   mmcv_has_ops || { log "mmcv was installed without its compiled ops (mmcv/_ext)"; exit 1; }
 fi
