@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from mmhmr.models.body_models.joint_sets import (H36M_TO_J14, J24_HIP_INDICES, J24_TO_J14,
                                                  J49_TO_J24)
+from mmhmr.models.utils.camera import crop_normalized_to_full
 from mmhmr.registry import METRICS, MODELS
 from ..functional import mpjpe, pa_mpjpe, pve
 
@@ -192,13 +193,13 @@ class SMPLMetric(BaseMetric):
         pred_keypoints = _stack(preds, 'keypoints_2d', 'pred_instances', device)  # (B, K, 2)
         gt_crop = _stack(gts, 'keypoints_2d', 'gt_instances', device)  # (B, K, 2) in [-1, 1]
         visible = _stack(gts, 'keypoints_2d_visible', 'gt_instances', device)
-        center = _stack(gts, 'bbox_center', 'gt_instances', device).reshape(-1, 1, 2)
-        size = _stack(gts, 'bbox_size', 'gt_instances', device).reshape(-1, 1, 1)
+        center = _stack(gts, 'bbox_center', 'gt_instances', device).reshape(-1, 2)
+        size = _stack(gts, 'bbox_size', 'gt_instances', device).reshape(-1)
         if pred_keypoints.shape != gt_crop.shape:
             raise ValueError('SMPLMetric: pred_instances.keypoints_2d and '
                              'gt_instances.keypoints_2d differ in shape: '
                              f'{tuple(pred_keypoints.shape)} vs {tuple(gt_crop.shape)} (batched)')
-        gt_keypoints = center + gt_crop * (size / 2)
+        gt_keypoints = crop_normalized_to_full(gt_crop, center, size)
         return mpjpe(pred_keypoints, gt_keypoints, visible)
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
