@@ -19,7 +19,8 @@ from .synthetic import GENERATOR_VERSION, SyntheticHumanGenerator, resolve_domai
 _CACHED_KEYS = {
     'bbox_center': np.float32, 'bbox_size': float, 'focal_length': float,
     'keypoints_2d': np.float32, 'keypoints_3d': np.float32, 'smpl_pose': np.float32,
-    'smpl_betas': np.float32, 'gender': int, 'cam_transl': np.float32
+    'smpl_betas': np.float32, 'gender': int, 'cam_transl': np.float32,
+    'smpl_root_joint': np.float32
 }
 
 
@@ -40,7 +41,9 @@ class SyntheticHumanDataset(BaseDataset):
     ``focal_length``, ``keypoints_2d (49, 3)`` (confidence 1 inside the image, occluded or not;
     0 outside), ``keypoints_3d (49, 4)`` (camera frame, m, confidence 1), ``smpl_pose (72,)``,
     ``smpl_betas (10,)``, ``has_smpl`` (1), ``gender``, ``cam_transl (3,)``, ``has_transl`` (1),
-    ``dataset_name`` and ``sample_idx`` (the generator index ``i``).
+    ``smpl_root_joint (3,)`` (the body model's root joint for these betas, which flips and
+    rotations of ``cam_transl`` need), ``dataset_name`` and ``sample_idx`` (the generator
+    index ``i``).
 
     Args:
         num_samples (int): Length of the dataset. Defaults to 1000.

@@ -19,7 +19,7 @@ from mmhmr.registry import DATASETS
 DATA_INFO_KEYS = {
     'img', 'img_path', 'ori_shape', 'bbox_center', 'bbox_size', 'focal_length', 'keypoints_2d',
     'keypoints_3d', 'smpl_pose', 'smpl_betas', 'has_smpl', 'gender', 'cam_transl',
-    'has_transl', 'dataset_name', 'sample_idx'
+    'has_transl', 'smpl_root_joint', 'dataset_name', 'sample_idx'
 }
 SMALL = dict(image_size=(96, 80))  # a small image keeps the tests fast
 
@@ -110,6 +110,10 @@ def test_resolve_domain():
         resolve_domain(dict(background=('sky', )))
     with pytest.raises(ValueError, match='image_size'):
         resolve_domain(dict(image_size=(0, 10)))
+    # person_offset is an (x, y) bound, not a (low, high) range
+    assert resolve_domain(dict(person_offset=(0.3, 0.25)))['person_offset'] == (0.3, 0.25)
+    with pytest.raises(ValueError, match='person_offset'):
+        resolve_domain(dict(person_offset=(-0.1, 0.2)))
 
 
 def scene_statistics(domain, num=300):

@@ -6,7 +6,6 @@ import torch
 from npz_samples import spin_arrays
 from mmengine.dataset import pseudo_collate
 from mmpose.structures import PoseDataSample
-from scipy.spatial.transform import Rotation
 
 from mmhmr.datasets.hmr_dataset import HMRDataset
 from mmhmr.datasets.transforms import (CLIFFBBoxInfo, HMRRandomBBoxTransform, HMRRandomFlip,
@@ -31,6 +30,7 @@ def make_sample(seed=0):
         smpl_pose=rng.normal(0, 0.3, 72).astype(np.float32),
         smpl_betas=rng.normal(0, 1, 10).astype(np.float32), has_smpl=1., gender=2,
         cam_transl=np.array([0.1, -0.2, 5.], np.float32), has_transl=1.,
+        smpl_root_joint=np.array([0.02, -0.25, 0.03], np.float32),
         dataset_name='toy', sample_idx=3)
 
 
@@ -56,6 +56,9 @@ def test_affine_maps_box_centre_and_edges_to_normalised_coordinates():
     assert out['img'].shape == (64, 48, 3) and out['img'].dtype == np.uint8
     assert out['img_shape'] == (64, 48) and out['input_size'] == (48, 64)
     assert out['rotation'] == 0.
+    # mmpose's input area: the 60 px box spans the 48 px width, so 60 x 80 px are covered
+    np.testing.assert_allclose(out['input_center'], (cx, cy))
+    np.testing.assert_allclose(out['input_scale'], (60., 80.))
 
 
 def blob_image(center, sigma=2.5):
@@ -74,7 +77,10 @@ def blob_centroid(img):
 
 def test_affine_rotation_90_turns_right_of_centre_into_above():
     """Documented convention: positive rotation turns the content counter-clockwise on screen;
-    the normalised offset (1, 0) becomes (0, -1) and (0, 1) becomes (1, 0)."""
+    the normalised offset (1, 0) becomes (0, -1) and (0, 1) becomes (1, 0). In the full image
+    the rotation is about the principal point (100, 50): the box centre (120, 40), offset
+    (20, -10), moves to offset (-10, -20), i.e. (90, 30); (150, 40) to (90, 0); (120, 70) to
+    (120, 30)."""
     sample = make_sample()
     cx, cy = 120., 40.
     set_keypoints(sample, [(cx + 30, cy), (cx, cy + 30)])
@@ -82,7 +88,8 @@ def test_affine_rotation_90_turns_right_of_centre_into_above():
     sample['rotation'] = 90.
     out = HMRTopdownAffine(input_size=(48, 64))(sample)
     np.testing.assert_allclose(out['keypoints_2d_crop'][:2, :2], [(0, -1), (1, 0)], atol=1e-6)
-    np.testing.assert_allclose(out['keypoints_2d'][:2, :2], [(cx, cy - 30), (cx + 30, cy)],
+    np.testing.assert_allclose(out['bbox_center'], (90., 30.), atol=1e-4)
+    np.testing.assert_allclose(out['keypoints_2d'][:2, :2], [(90., 0.), (120., 30.)],
                                atol=1e-4)
     # the blob 20 px right of the centre lands 20 * 48 / 60 = 16 px above the crop centre
     np.testing.assert_allclose(blob_centroid(out['img']), (24, 32 - 16), atol=0.05)
@@ -102,41 +109,6 @@ def test_affine_image_content_follows_keypoints(rotation):
     np.testing.assert_allclose(blob_centroid(out['img']), expected, atol=0.05)
 
 
-def project(points, focal, principal):
-    return focal * points[:, :2] / points[:, 2:3] + principal
-
-
-def test_affine_rotation_keeps_3d_and_2d_consistent():
-    """Projecting the rotated 3D (keypoints, and SMPL orient + translation) with a camera at the
-    box gives the rotated 2D keypoints."""
-    rng = np.random.default_rng(1)
-    sample = make_sample()
-    focal, center, size = 500., sample['bbox_center'].astype(np.float64), 60.
-    body_points = rng.normal(0, 0.4, (49, 3))
-    orient = rng.normal(0, 0.8, 3)
-    transl = np.array([0.1, -0.05, 6.])
-    cam_points = Rotation.from_rotvec(orient).apply(body_points) + transl
-    sample['smpl_pose'][:3] = orient
-    sample['cam_transl'] = transl.astype(np.float32)
-    sample['keypoints_3d'][:, :3] = cam_points
-    sample['keypoints_2d'][:, :2] = project(cam_points, focal, center)
-    pose_before = sample['smpl_pose'].copy()
-    sample['rotation'] = 37.
-
-    out = HMRTopdownAffine(input_size=(48, 64))(sample)
-    kp3d = out['keypoints_3d'][:, :3].astype(np.float64)
-    np.testing.assert_allclose(project(kp3d, focal, center), out['keypoints_2d'][:, :2],
-                               atol=2e-3)
-    np.testing.assert_allclose((project(kp3d, focal, center) - center) / (size / 2),
-                               out['keypoints_2d_crop'][:, :2], atol=1e-4)
-    # the SMPL global orientation and translation moved with the keypoints
-    posed = Rotation.from_rotvec(out['smpl_pose'][:3]).apply(body_points) + out['cam_transl']
-    np.testing.assert_allclose(posed, kp3d, atol=1e-5)
-    np.testing.assert_array_equal(out['smpl_pose'][3:], pose_before[3:])
-    # depth is untouched by an in-plane rotation
-    np.testing.assert_allclose(kp3d[:, 2], cam_points[:, 2], atol=1e-5)
-
-
 def test_affine_rotation_90_in_3d_by_hand():
     sample = make_sample()
     sample['keypoints_3d'][0] = (1., 0., 5., 1.)  # right of the optical axis
@@ -144,7 +116,36 @@ def test_affine_rotation_90_in_3d_by_hand():
     sample['rotation'] = 90.
     out = HMRTopdownAffine(input_size=(48, 48))(sample)
     np.testing.assert_allclose(out['keypoints_3d'][0], (0., -1., 5., 1.), atol=1e-6)  # above
-    np.testing.assert_allclose(out['cam_transl'], (2., 0., 7.), atol=1e-6)  # right
+    # R t + (R - I) J0 with R (x, y, z) = (y, -x, z), J0 = (0.02, -0.25, 0.03):
+    # R t = (2, 0, 7); R J0 - J0 = (-0.25, -0.02, 0.03) - J0 = (-0.27, 0.23, 0)
+    np.testing.assert_allclose(out['cam_transl'], (1.73, 0.23, 7.), atol=1e-6)
+
+
+def test_affine_rotation_without_the_root_joint_is_refused():
+    sample = make_sample()
+    del sample['smpl_root_joint']
+    sample['rotation'] = 10.
+    with pytest.raises(KeyError, match='smpl_root_joint'):
+        HMRTopdownAffine(input_size=(48, 48))(sample)
+    # without a ground-truth translation the root joint is not needed
+    sample['has_transl'] = 0.
+    HMRTopdownAffine(input_size=(48, 48))(sample)
+
+
+def test_affine_bbox_fit_height_is_cliffs_crop():
+    """'height': the 60 px box spans the 64 px input height (CLIFF's crop); a blob 10 px
+    right of the box centre lands 10 * 64 / 60 px right of the input centre (24, 32)."""
+    sample = make_sample()
+    cx, cy = 120., 40.
+    sample['img'] = blob_image((cx + 10, cy))
+    set_keypoints(sample, [(cx + 30, cy)])
+    out = HMRTopdownAffine(input_size=(48, 64), bbox_fit='height')(sample)
+    np.testing.assert_allclose(blob_centroid(out['img']), (24 + 10 * 64 / 60, 32), atol=0.05)
+    # the normalisation of the keypoints is the box's, whatever the fit
+    np.testing.assert_allclose(out['keypoints_2d_crop'][0, :2], (1., 0.), atol=1e-6)
+    np.testing.assert_allclose(out['input_scale'], (45., 60.))
+    with pytest.raises(ValueError, match='bbox_fit'):
+        HMRTopdownAffine(input_size=(48, 64), bbox_fit='width')
 
 
 # ---------------------------------------------------------------- HMRRandomFlip
@@ -179,7 +180,8 @@ def test_flip_moves_left_wrist_to_right_wrist_mirrored():
     a, b, c = before['smpl_pose'][:3]
     np.testing.assert_allclose(out['smpl_pose'][:3], (a, -b, -c), atol=1e-7)
     np.testing.assert_allclose(out['bbox_center'], (WIDTH - 120., 40.))
-    np.testing.assert_allclose(out['cam_transl'], (-0.1, -0.2, 5.), atol=1e-7)
+    # M t + (M - I) J0 = (-0.1 - 2 * 0.02, -0.2, 5)
+    np.testing.assert_allclose(out['cam_transl'], (-0.14, -0.2, 5.), atol=1e-7)
     np.testing.assert_array_equal(out['img'][:, 0], before['img'][:, WIDTH - 1])
     np.testing.assert_array_equal(out['img'][:, 17], before['img'][:, WIDTH - 18])
 
@@ -212,6 +214,35 @@ def test_bbox_transform_ranges_and_rotation_probability():
     assert np.abs(rotations).max() <= 30 and (np.abs(rotations) > 1).mean() > 0.5
     assert 0.53 < (rotations != 0).mean() < 0.67
     assert sizes.min() >= 75 and sizes.max() <= 125 and sizes.std() > 5
+
+
+def test_bbox_transform_spin_sampling():
+    """SPIN: rotation N(0, 30^2) clipped to [-60, 60] (std 28.8 once clipped), applied with
+    probability rotate_prob; scale 1 + 0.25 N(0, 1) clipped to [0.75, 1.25] (std ~0.19).
+    mmpose's truncated normal on the same factors has std 0.54 * 30 = 16.2 degrees."""
+    np.random.seed(0)
+    spin = HMRRandomBBoxTransform(rotate_factor=30, rotate_prob=0.4, sampling='spin')
+    mmpose = HMRRandomBBoxTransform(rotate_factor=30, rotate_prob=1.)
+    draws = [spin(dict(bbox_center=np.array([10., 20.]), bbox_size=100.))
+             for _ in range(20000)]
+    rotations = np.array([d['rotation'] for d in draws])
+    sizes = np.array([d['bbox_size'] for d in draws])
+    applied = rotations[rotations != 0]
+    assert abs(len(applied) / len(rotations) - 0.4) < 0.015
+    assert np.abs(applied).max() <= 60 and np.abs(applied).max() > 59
+    # N(0, 1) clipped to [-a, a]: E[X^2] = (Phi(a) - Phi(-a)) - 2 a phi(a) + 2 a^2 (1 - Phi(a))
+    a = 2.
+    second_moment = (math.erf(a / math.sqrt(2)) - 2 * a * math.exp(-a * a / 2) /
+                     math.sqrt(2 * math.pi) + a * a * math.erfc(a / math.sqrt(2)))
+    assert applied.std() == pytest.approx(30 * math.sqrt(second_moment), abs=0.6)  # 28.78
+    assert sizes.min() >= 75 - 1e-4 and sizes.max() <= 125 + 1e-4
+    # the mass clipped at each end of the scale is 1 - Phi(1) = 0.159
+    assert (sizes >= 125 - 1e-4).mean() == pytest.approx(0.159, abs=0.01)
+    mm = np.array([mmpose(dict(bbox_center=np.array([10., 20.]), bbox_size=100.))['rotation']
+                   for _ in range(5000)])
+    assert mm.std() == pytest.approx(16.2, abs=0.5) and np.abs(mm).max() <= 30
+    with pytest.raises(ValueError, match='sampling'):
+        HMRRandomBBoxTransform(sampling='spine')
 
 
 def test_bbox_transform_shift():
@@ -256,8 +287,8 @@ GT_FIELDS = {
     'has_smpl': (1, ), 'gender': (1, ), 'bbox_center': (1, 2), 'bbox_size': (1, ),
     'focal_length': (1, ), 'bbox_info': (1, 3), 'cam_transl': (1, 3), 'has_transl': (1, )
 }
-META_KEYS = {'img_path', 'ori_shape', 'img_shape', 'input_size', 'flip', 'rotation',
-             'sample_idx', 'dataset_name'}
+META_KEYS = {'img_path', 'ori_shape', 'img_shape', 'input_size', 'input_center',
+             'input_scale', 'flip', 'rotation', 'sample_idx', 'dataset_name'}
 
 
 def test_pack_shapes_dtypes_and_values():

@@ -179,14 +179,32 @@ def test_two_ranks_give_the_same_metrics(metric_3dpw, model_dir, posed):
     assert all(isinstance(v, float) for r in merged for v in r.values())
 
 
+# SPIN's evaluation joints among its 24 (constants.J24_TO_J14 = J24_TO_J17[:14]), typed in by
+# hand from SPIN's constants.py: the 12 LSP limb joints, the LSP neck, then 18 "Head (H36M)".
+SPIN_J24_TO_J14 = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 18]
+SPIN_J24_TO_J17 = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 18, 14, 16, 17]
+
+
+def test_h36m_evaluation_joints_are_spins():
+    from mmhmr.models.body_models.joint_sets import J24_TO_J14, J24_TO_J17, SPIN_24_NAMES
+    assert list(J24_TO_J14) == SPIN_J24_TO_J14 and list(J24_TO_J17) == SPIN_J24_TO_J17
+    assert SPIN_24_NAMES[18] == 'head_h36m' and SPIN_24_NAMES[13] == 'head_top_lsp'
+
+
+def spin_24_keypoints(gt_14):
+    """(49, 3) GT keypoints holding ``gt_14`` in SPIN's 14 evaluation slots; the others,
+    among them the LSP head top (empty in SPIN's H36M files), hold far-off values."""
+    keypoints = np.full((K, 3), 99.0)
+    keypoints[[25 + j for j in SPIN_J24_TO_J14]] = gt_14
+    return keypoints
+
+
 def _h36m_gt(pred_vertices, regressor, offsets, camera_shift):
-    """GT keypoints (49, 3) whose first 14 SPIN joints are the prediction's LSP joints plus
-    ``offsets`` (14, 3), moved to the camera frame; the expected per-joint errors."""
+    """GT keypoints (49, 3) whose 14 SPIN evaluation joints are the prediction's LSP joints
+    plus ``offsets`` (14, 3), moved to the camera frame; the expected per-joint errors."""
     pred_joints, _ = lsp_joints(pred_vertices, regressor)
     gt_14 = pred_joints + offsets + camera_shift
-    keypoints = np.zeros((K, 3))
-    keypoints[25:39] = gt_14
-    keypoints[39:] = 99.0  # joints outside the 14 are not used
+    keypoints = spin_24_keypoints(gt_14)  # joints outside the 14 are not used
     # the metric centres the GT on the hips' mid-point: errors relative to that
     hip_mid = (gt_14[2] + gt_14[3]) / 2
     per_joint = np.linalg.norm(pred_joints - (gt_14 - hip_mid), axis=-1)
@@ -200,6 +218,7 @@ def test_h36m_known_per_joint_errors_and_masking(metric_h36m, posed, h36m_regres
     offsets[0] = [0.03, 0.0, 0.0]  # right ankle 30 mm off
     offsets[9] = [0.0, -0.04, 0.0]  # left shoulder 40 mm off
     offsets[5] = [5.0, 5.0, 5.0]  # left ankle far off, but invisible
+    offsets[13] = [0.0, 0.0, 0.05]  # the H36M head 50 mm off: it counts
     keypoints, per_joint = _h36m_gt(vertices, h36m_regressor, offsets, [0.2, 0.1, 4.0])
     visible = np.ones(K)
     visible[25 + 5] = 0
@@ -219,8 +238,7 @@ def test_h36m_similarity_copy_and_missing_hips(metric_h36m, posed, h36m_regresso
     vertices = posed['neutral'][2]
     pred_joints, _ = lsp_joints(vertices, h36m_regressor)
     gt_14 = similarity(pred_joints, [0.3, -0.2, 0.1], 1.2, [0.0, 0.3, 5.0])
-    keypoints = np.zeros((K, 3))
-    keypoints[25:39] = gt_14
+    keypoints = spin_24_keypoints(gt_14)
     no_hips = np.ones(K)
     no_hips[25 + 2] = 0
     metric.process([], [

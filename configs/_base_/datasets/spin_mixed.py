@@ -11,16 +11,20 @@ batch_size = 30
 train_pipeline = [
     dict(type='HMRLoadImage'),
     dict(type='HMRRandomFlip', prob=0.5),
+    # SPIN's / CLIFF's draws: scale 1 + 0.25 N(0, 1) in [0.75, 1.25]; rotation N(0, 30^2)
+    # clipped at 60 degrees, with probability 0.4
     dict(type='HMRRandomBBoxTransform', scale_factor=(0.75, 1.25), rotate_factor=30,
-         rotate_prob=0.6),
-    dict(type='HMRTopdownAffine', input_size=input_size),
+         rotate_prob=0.4, sampling='spin'),
+    # CLIFF's crop: the box side spans the 256 px input height (the 192 px width shows the
+    # middle 3/4 of the box), so people are as large as in CLIFF's training
+    dict(type='HMRTopdownAffine', input_size=input_size, bbox_fit='height'),
     dict(type='PhotometricDistortion'),
     dict(type='CLIFFBBoxInfo'),
     dict(type='PackHMRInputs'),
 ]
 test_pipeline = [
     dict(type='HMRLoadImage'),
-    dict(type='HMRTopdownAffine', input_size=input_size),
+    dict(type='HMRTopdownAffine', input_size=input_size, bbox_fit='height'),
     dict(type='CLIFFBBoxInfo'),
     dict(type='PackHMRInputs'),
 ]

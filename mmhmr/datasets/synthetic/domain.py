@@ -121,7 +121,12 @@ def resolve_domain(domain: Union[str, dict]) -> Dict:
     offset = cfg['person_offset']
     if isinstance(offset, (int, float)):
         offset = (offset, offset)
-    cfg['person_offset'] = _check_range(name, tuple(offset), 'person_offset')
+    offset = tuple(offset)
+    if len(offset) != 2 or not all(isinstance(v, (int, float)) and v >= 0 for v in offset):
+        # (x, y) bounds, not a (low, high) range: (0.3, 0.25) is valid
+        raise ValueError(f'synthetic domain {name!r}: person_offset must be a number or an '
+                         f'(x, y) pair of fractions >= 0, got {cfg["person_offset"]!r}')
+    cfg['person_offset'] = (float(offset[0]), float(offset[1]))
     background = cfg['background']
     background = (background, ) if isinstance(background, str) else tuple(background)
     bad = [b for b in background if b not in BACKGROUND_KINDS]

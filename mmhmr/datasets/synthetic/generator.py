@@ -11,7 +11,7 @@ from .domain import resolve_domain, sample_scene
 from .renderer import render_mesh
 
 # Bump when a change alters the images or annotations drawn for a (seed, index): it keys caches.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: annotations hold smpl_root_joint
 # the person box is the visible body's bounding square enlarged like SPIN's boxes
 BBOX_SCALE = 1.2
 
@@ -106,7 +106,8 @@ class SyntheticHumanGenerator:
             - ``mask`` (np.ndarray): ``(H, W)`` bool, the body's pixels before occluders.
             - ``annotations`` (dict): ``bbox_center (2,)``, ``bbox_size``, ``focal_length``,
               ``keypoints_2d (49, 3)``, ``keypoints_3d (49, 4)``, ``smpl_pose (72,)``,
-              ``smpl_betas (10,)``, ``gender``, ``cam_transl (3,)`` (docs/en/conventions.md).
+              ``smpl_betas (10,)``, ``gender``, ``cam_transl (3,)`` and ``smpl_root_joint (3,)``
+              (the root joint of the sample's body model; docs/en/conventions.md).
               A 2D keypoint has confidence 1 when it projects inside the image, occluded or
               not (the ground truth is known behind occluders and the body itself), else 0.
         """
@@ -154,5 +155,7 @@ class SyntheticHumanGenerator:
             smpl_pose=scene['smpl_pose'],
             smpl_betas=scene['smpl_betas'],
             gender=int(scene['gender']),
-            cam_transl=cam_transl.astype(np.float32))
+            cam_transl=cam_transl.astype(np.float32),
+            # the global orientation turns the body about this point (it does not move)
+            smpl_root_joint=body['smpl_joints'][0].astype(np.float32))
         return dict(img=np.ascontiguousarray(img[..., ::-1]), mask=mask, annotations=annotations)

@@ -10,8 +10,8 @@ from mmpose.structures import PoseDataSample
 from mmhmr.registry import TRANSFORMS
 from .cliff_bbox_info import fill_focal_length
 
-DEFAULT_META_KEYS = ('img_path', 'ori_shape', 'img_shape', 'input_size', 'flip', 'rotation',
-                     'sample_idx', 'dataset_name')
+DEFAULT_META_KEYS = ('img_path', 'ori_shape', 'img_shape', 'input_size', 'input_center',
+                     'input_scale', 'flip', 'rotation', 'sample_idx', 'dataset_name')
 
 
 @TRANSFORMS.register_module()
@@ -37,8 +37,8 @@ class PackHMRInputs(BaseTransform):
 
     Args:
         meta_keys (Sequence[str]): Keys copied into the metainfo. Defaults to ``img_path``,
-            ``ori_shape``, ``img_shape``, ``input_size``, ``flip``, ``rotation``, ``sample_idx``,
-            ``dataset_name``.
+            ``ori_shape``, ``img_shape``, ``input_size``, ``input_center``, ``input_scale``,
+            ``flip``, ``rotation``, ``sample_idx``, ``dataset_name``.
     """
 
     def __init__(self, meta_keys: Sequence[str] = DEFAULT_META_KEYS) -> None:

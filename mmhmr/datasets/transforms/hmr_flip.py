@@ -6,6 +6,9 @@ from mmcv.transforms.utils import cache_randomness
 from mmhmr.models.body_models.joint_sets import SPIN_49_FLIP_PERM
 from mmhmr.models.utils.rotation import flip_smpl_pose
 from mmhmr.registry import TRANSFORMS
+from .camera_frame import has_gt_translation, smpl_root_joint, transform_smpl_translation
+
+MIRROR_X = np.diag([-1., 1., 1.])
 
 
 @TRANSFORMS.register_module()
@@ -14,13 +17,17 @@ class HMRRandomFlip(BaseTransform):
 
     With ``W`` the image width (continuous coordinates, the image spans ``[0, W]``): the image
     is flipped, ``x -> W - x`` for ``bbox_center`` and ``keypoints_2d``, ``X -> -X`` for
-    ``keypoints_3d`` and ``cam_transl`` (mirroring about the principal point ``W / 2`` is
-    mirroring the camera frame in the plane ``X = 0``), keypoint rows are swapped by
-    ``SPIN_49_FLIP_PERM`` and ``smpl_pose`` by ``flip_smpl_pose``. Applied twice it is the
+    ``keypoints_3d`` (mirroring about the principal point ``W / 2`` is mirroring the camera
+    frame in the plane ``X = 0``), keypoint rows are swapped by ``SPIN_49_FLIP_PERM`` and
+    ``smpl_pose`` by ``flip_smpl_pose``. A ground-truth ``cam_transl`` becomes
+    ``M t + (M - I) J0`` with ``M = diag(-1, 1, 1)`` and ``J0 = smpl_root_joint``: the flipped
+    pose mirrors the body about its root joint (see ``camera_frame.py``); on a body symmetric
+    about its root (the procedural model) that is ``t_x -> -t_x``. Applied twice it is the
     identity. It acts on the full image, so it comes before ``HMRTopdownAffine``.
 
     Required Keys: ``img``, ``bbox_center``, ``keypoints_2d``, ``keypoints_3d``, ``smpl_pose``;
-    optional ``cam_transl``.
+    optional ``cam_transl`` with ``has_transl`` and ``smpl_root_joint`` (needed to flip a
+    ground-truth translation).
 
     Modified Keys: the above.
 
@@ -68,10 +75,10 @@ class HMRRandomFlip(BaseTransform):
         results['keypoints_3d'] = kp3d
 
         results['smpl_pose'] = flip_smpl_pose(np.asarray(results['smpl_pose'], np.float32))
-        if 'cam_transl' in results:
-            transl = np.array(results['cam_transl'], dtype=np.float32)
-            transl[0] = -transl[0]
-            results['cam_transl'] = transl
+        if has_gt_translation(results):
+            root = smpl_root_joint(results, 'HMRRandomFlip')
+            results['cam_transl'] = transform_smpl_translation(
+                results['cam_transl'], root, MIRROR_X).astype(np.float32)
         return results
 
     def __repr__(self) -> str:

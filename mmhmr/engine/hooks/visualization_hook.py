@@ -16,17 +16,22 @@ MESH_COLOR = (0.65, 0.74, 0.86)  # light blue, RGB
 def crop_camera(sample, crop_size: Sequence[int]):
     """The full-image camera seen in the crop: ``(focal, principal point)`` in crop pixels.
 
-    The crop maps the square box of side ``b`` at ``c`` onto ``min(W_in, H_in)`` px around the
-    crop centre (no rotation at test time), so a full-image pixel ``x`` lands at
-    ``crop_c + (x - c) * k`` with ``k = min(W_in, H_in) / b``, and the projection
+    The crop maps the full-image area ``input_scale (w, h)`` around ``input_center`` (metainfo
+    written by ``HMRTopdownAffine``; without them, the square box of side ``b`` at ``c`` onto
+    ``min(W_in, H_in)`` px) onto the crop, unrotated at test time, so a full-image pixel ``x``
+    lands at ``crop_c + (x - c) * k`` with ``k = W_in / w``, and the projection
     ``f X / Z + W / 2`` becomes ``(f k) X / Z + crop_c + (W / 2 - c) k``.
     """
     gt = sample.gt_instances
-    center = torch.as_tensor(gt.bbox_center[0]).cpu().numpy()
-    size = float(gt.bbox_size[0])
+    meta = sample.metainfo
+    if 'input_scale' in meta and 'input_center' in meta:
+        center = np.asarray(meta['input_center'], np.float64)
+        k = crop_size[0] / float(meta['input_scale'][0])
+    else:
+        center = torch.as_tensor(gt.bbox_center[0]).cpu().numpy().astype(np.float64)
+        k = min(crop_size) / float(gt.bbox_size[0])
     focal = float(gt.focal_length[0])
-    h, w = sample.metainfo['ori_shape'][:2]
-    k = min(crop_size) / size
+    h, w = meta['ori_shape'][:2]
     crop_center = np.array(crop_size, np.float64) / 2
     principal = crop_center + (np.array([w, h]) / 2 - center) * k
     return focal * k, principal

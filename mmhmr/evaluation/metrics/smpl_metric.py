@@ -38,8 +38,10 @@ class SMPLMetric(BaseMetric):
       error over all vertices after the same pelvis alignment. Samples with ``has_smpl = 0`` are
       left out.
     * ``'h36m'`` (ground-truth keypoints; protocol 1 or 2 is decided by the annotation file the
-      dataset reads -- name it with ``prefix``, e.g. ``'h36m-p2'``): the GT is the first 14 (LSP)
-      of SPIN's 24 joints in ``gt_instances.keypoints_3d``, centred on the mid-point of the hips.
+      dataset reads -- name it with ``prefix``, e.g. ``'h36m-p2'``): the GT is SPIN's 14 joints
+      ``J24_TO_J14`` of its 24 in ``gt_instances.keypoints_3d`` (the 12 LSP limb joints, the
+      neck and SPIN's "Head (H36M)", which pairs with the H36M regressor's head; the LSP head
+      top is empty in SPIN's H36M files), centred on the mid-point of the hips.
       SPIN's H36M files are root-centred already (its preprocessing subtracts the H36M root) and
       the root lies midway between the hips in Human3.6M's skeleton (symmetric hip offsets), so
       this reproduces SPIN on its files (to a fraction of a mm) and also handles annotations in

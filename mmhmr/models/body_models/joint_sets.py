@@ -37,7 +37,11 @@ LSP_14_NAMES = SPIN_24_NAMES[:14]
 # index maps
 H36M_TO_J17 = (6, 5, 4, 1, 2, 3, 16, 15, 14, 11, 12, 13, 8, 10, 0, 7, 9)
 H36M_TO_J14 = H36M_TO_J17[:14]
-J24_TO_J14 = tuple(range(14))
+# SPIN's ground-truth joints that pair with H36M_TO_J17 (SPIN's constants.J24_TO_J17): the 12
+# LSP limb joints, the LSP neck, then "Head (H36M)" (18), paired with the H36M regressor's head
+# (joint 10), not the LSP head top (13), which SPIN's Human3.6M files leave empty.
+J24_TO_J17 = tuple(range(13)) + (18, 14, 16, 17)
+J24_TO_J14 = J24_TO_J17[:14]
 J49_TO_J24 = tuple(range(25, 49))  # SPIN's 24 ground-truth joints inside the 49
 # pelvis of the SPIN 24-joint ground truth: the mid-point of the two hips (LSP indices 2, 3)
 J24_HIP_INDICES = (2, 3)

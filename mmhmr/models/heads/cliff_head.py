@@ -52,6 +52,12 @@ class CLIFFHead(BaseHead):
             ``shape`` (10,), ``cam`` (3,)). Defaults to None: identity joint rotations, an upright
             body facing the camera, zero shape, camera ``(0.9, 0, 0)``.
         feature_index (int): Which backbone output to use. Defaults to -1 (the last).
+        gt_body_model (dict, optional): A gendered body model (``GenderedSMPL`` /
+            ``ProceduralGenderedSMPL``) to build the ground-truth vertices with each sample's
+            own gender, so that they agree with its keypoint ground truth (which the gendered
+            body gave). The betas loss then skips male and female samples: their betas belong to
+            another model's shape space. Defaults to None: every GT mesh from the neutral
+            ``body_model`` (SPIN's / CLIFF's convention).
         loss_keypoints_2d, loss_keypoints_3d, loss_smpl_pose, loss_smpl_betas, loss_vertices,
         loss_shape_prior, loss_camera_prior (dict, optional): loss configs; None disables one.
         init_cfg (dict, optional): Initialisation config.
@@ -65,6 +71,7 @@ class CLIFFHead(BaseHead):
                  dropout: float = 0.5,
                  mean_params: Optional[str] = None,
                  feature_index: int = -1,
+                 gt_body_model: OptConfigType = None,
                  loss_keypoints_2d: OptConfigType = dict(
                      type='KeypointReprojectionLoss', loss_weight=5.0),
                  loss_keypoints_3d: OptConfigType = dict(
@@ -79,6 +86,9 @@ class CLIFFHead(BaseHead):
         self.in_channels = in_channels
         self.feature_index = feature_index
         self.body_model = MODELS.build(body_model)
+        self.gt_body_model = None if gt_body_model is None else MODELS.build(gt_body_model)
+        if self.gt_body_model is not None:
+            self.gt_body_model.requires_grad_(False)
         self.regressor = IterativeSMPLRegressor(
             in_channels=in_channels + 3,  # + CLIFF's bbox_info
             hidden_dims=hidden_dims,
@@ -213,7 +223,7 @@ class CLIFFHead(BaseHead):
             keypoints_3d=lambda f: f(pred['keypoints_3d'], t['keypoints_3d'],
                                      t['keypoints_3d_visible']),
             smpl_pose=lambda f: f(pred['smpl_pose'], t['smpl_pose'], t['has_smpl']),
-            smpl_betas=lambda f: f(pred['smpl_betas'], t['smpl_betas'], t['has_smpl']),
+            smpl_betas=lambda f: f(pred['smpl_betas'], t['smpl_betas'], t['has_betas']),
             vertices=lambda f: f(pred['vertices'], t['vertices'], t['has_smpl']),
             shape_prior=lambda f: f(pred['smpl_betas']),
             camera_prior=lambda f: f(pred['pred_cam']),
@@ -231,15 +241,23 @@ class CLIFFHead(BaseHead):
         Returns:
             dict: ``keypoints_2d (B, K, 2)``, ``keypoints_2d_visible (B, K)``, ``keypoints_3d
             (B, K, 3)``, ``keypoints_3d_visible (B, K)``, ``smpl_pose (B, 24, 3, 3)``,
-            ``smpl_betas (B, 10)``, ``has_smpl (B,)`` and ``vertices (B, V, 3)``.
+            ``smpl_betas (B, 10)``, ``has_smpl (B,)``, ``has_betas (B,)`` (``has_smpl``, and 0 for
+            male / female samples with ``gt_body_model``) and ``vertices (B, V, 3)``.
         """
         t = {k: gather_instances(batch_data_samples, k, like) for k in (
             'keypoints_2d', 'keypoints_2d_visible', 'keypoints_3d', 'keypoints_3d_visible',
             'smpl_betas', 'has_smpl')}
         t['smpl_pose'] = axis_angle_to_matrix(
             gather_instances(batch_data_samples, 'smpl_pose', like).reshape(-1, 24, 3))
+        t['has_betas'] = t['has_smpl']
+        if self.gt_body_model is not None:
+            gender = gather_instances(batch_data_samples, 'gender', like).reshape(-1)
+            t['has_betas'] = t['has_smpl'] * (gender == 0).to(like.dtype)
         if 'vertices' in self.losses:
             with torch.no_grad():
-                t['vertices'] = self.body_model(betas=t['smpl_betas'],
-                                                pose=t['smpl_pose'])['vertices']
+                if self.gt_body_model is None:
+                    out = self.body_model(betas=t['smpl_betas'], pose=t['smpl_pose'])
+                else:
+                    out = self.gt_body_model(t['smpl_betas'], t['smpl_pose'], gender)
+                t['vertices'] = out['vertices']
         return t

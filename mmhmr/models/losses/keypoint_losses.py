@@ -1,46 +1,65 @@
-"""Keypoint losses: 2D reprojection and pelvis-aligned 3D joints."""
-from typing import Optional, Sequence
+"""Keypoint losses: 2D reprojection and pelvis-aligned 3D joints, one loss per sample."""
+from typing import Optional, Sequence, Tuple
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from mmhmr.registry import MODELS
+from .per_sample_loss import PerSampleLoss
 
 
-def _weighted_mse(pred: Tensor, target: Tensor, weight: Tensor) -> Tensor:
-    """Mean over all elements of ``weight * (pred - target)^2`` (SPIN's convention: masked
-    elements count in the denominator, so a batch with few labels gives a small loss).
+def masked_keypoint_mse(pred: Tensor, target: Tensor, weight: Tensor) -> Tuple[Tensor, Tensor]:
+    """Each sample's weighted squared error, averaged over its own labelled joints.
+
+    ``loss_i = sum_k w_ik |p_ik - t_ik|^2 / (D n_i)`` with ``n_i`` the number of joints with
+    ``w_ik > 0`` (a mean over the labelled joints and the ``D`` coordinates). Unlabelled joints
+    contribute exact zeros, whatever their values hold.
+
+    This differs from SPIN's / CLIFF's normalisation, ``sum_i sum_k w_ik |.|^2 / (B K D)`` over
+    the whole batch (the 3D loss over the samples with 3D and SPIN's 24 joints): there the
+    unlabelled joints count in the denominator, so a loss weight ``lambda`` there corresponds to
+    ``lambda * n / K`` here on data with ``n`` labelled joints of ``K`` per sample.
 
     Args:
         pred, target (Tensor): ``(B, K, D)``.
-        weight (Tensor): ``(B, K)``.
+        weight (Tensor): ``(B, K)`` confidences; 0 = unlabelled.
+
+    Returns:
+        tuple[Tensor, Tensor]: ``loss (B,)`` and ``valid (B,)`` (at least one labelled joint).
     """
-    return (weight[..., None] * (pred - target) ** 2).mean()
+    labelled = weight > 0
+    diff = torch.where(labelled[..., None], pred - target, pred.new_zeros(()))
+    squared = (diff ** 2).mean(-1) * torch.where(labelled, weight, weight.new_zeros(()))
+    count = labelled.sum(1)
+    return squared.sum(1) / count.clamp(min=1), count > 0
 
 
 @MODELS.register_module()
-class KeypointReprojectionLoss(nn.Module):
+class KeypointReprojectionLoss(PerSampleLoss):
     """2D keypoint loss of joints projected with the full-image perspective camera.
 
     Both prediction and target are in box-normalised coordinates ``(x - c) / (b / 2)``, so the
-    loss does not depend on the image resolution.
+    loss does not depend on the image resolution. Per sample: the confidence-weighted squared
+    error averaged over the sample's labelled joints (:func:`masked_keypoint_mse`, which also
+    says how the weight relates to SPIN's); the batch loss is the mean over samples with at
+    least one labelled joint.
 
     Args:
         loss_weight (float): Weight of the loss. Defaults to 1.
         keypoint_weights (Sequence[float], optional): ``(K,)`` per-joint weights, e.g. 0 for the 25
-            OpenPose joints and 1 for the 24 ground-truth joints as SPIN trains. Defaults to None.
+            OpenPose joints and 1 for the 24 ground-truth joints as SPIN trains. A joint of
+            weight 0 is unlabelled. Defaults to None.
     """
 
     def __init__(self, loss_weight: float = 1.0,
                  keypoint_weights: Optional[Sequence[float]] = None):
-        super().__init__()
-        self.loss_weight = loss_weight
+        super().__init__(loss_weight)
         self.register_buffer(
             'keypoint_weights',
             None if keypoint_weights is None else torch.tensor(keypoint_weights).float(),
             persistent=False)
 
-    def forward(self, pred: Tensor, target: Tensor, visible: Tensor) -> Tensor:
+    def per_sample(self, pred: Tensor, target: Tensor, visible: Tensor) -> Tuple[Tensor, Tensor]:
         """
         Args:
             pred (Tensor): ``(B, K, 2)`` projected keypoints, box-normalised.
@@ -48,20 +67,22 @@ class KeypointReprojectionLoss(nn.Module):
             visible (Tensor): ``(B, K)`` confidence of the ground truth.
 
         Returns:
-            Tensor: the scalar loss.
+            tuple[Tensor, Tensor]: ``loss (B,)`` and ``valid (B,)``.
         """
         weight = visible
         if self.keypoint_weights is not None:
             weight = weight * self.keypoint_weights
-        return self.loss_weight * _weighted_mse(pred, target, weight)
+        return masked_keypoint_mse(pred, target, weight)
 
 
 @MODELS.register_module()
-class PelvisAlignedKeypoint3DLoss(nn.Module):
+class PelvisAlignedKeypoint3DLoss(PerSampleLoss):
     """3D joint loss after moving both skeletons' pelvis to the origin.
 
     The pelvis is the mid-point of two hip joints, in prediction and target alike. Samples whose
-    target lacks either hip get no loss (their pelvis is unknown).
+    target lacks either hip get no loss (their pelvis is unknown). Per sample: the
+    confidence-weighted squared error averaged over the sample's labelled joints
+    (:func:`masked_keypoint_mse`); the batch loss is the mean over samples with a pelvis.
 
     Args:
         pelvis_indices (Sequence[int]): the two hip joints. Defaults to ``(27, 28)``: right and
@@ -70,11 +91,10 @@ class PelvisAlignedKeypoint3DLoss(nn.Module):
     """
 
     def __init__(self, pelvis_indices: Sequence[int] = (27, 28), loss_weight: float = 1.0):
-        super().__init__()
+        super().__init__(loss_weight)
         self.pelvis_indices = list(pelvis_indices)
-        self.loss_weight = loss_weight
 
-    def forward(self, pred: Tensor, target: Tensor, visible: Tensor) -> Tensor:
+    def per_sample(self, pred: Tensor, target: Tensor, visible: Tensor) -> Tuple[Tensor, Tensor]:
         """
         Args:
             pred (Tensor): ``(B, K, 3)`` predicted joints (any frame).
@@ -82,9 +102,12 @@ class PelvisAlignedKeypoint3DLoss(nn.Module):
             visible (Tensor): ``(B, K)`` confidence of the ground truth.
 
         Returns:
-            Tensor: the scalar loss.
+            tuple[Tensor, Tensor]: ``loss (B,)`` and ``valid (B,)``.
         """
         has_pelvis = (visible[:, self.pelvis_indices] > 0).all(dim=1, keepdim=True)
+        weight = torch.where(has_pelvis, visible, visible.new_zeros(()))
+        # a sample without a pelvis has weight 0 everywhere: its (unknown) target never enters
+        target = torch.where(has_pelvis[..., None], target, target.new_zeros(()))
         pred = pred - pred[:, self.pelvis_indices].mean(dim=1, keepdim=True)
         target = target - target[:, self.pelvis_indices].mean(dim=1, keepdim=True)
-        return self.loss_weight * _weighted_mse(pred, target, visible * has_pelvis)
+        return masked_keypoint_mse(pred, target, weight)

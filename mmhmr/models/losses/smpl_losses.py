@@ -1,10 +1,13 @@
 """Losses on SMPL parameters and on the mesh, for samples with ground-truth SMPL."""
-from torch import Tensor, nn
+from typing import Tuple
+
+from torch import Tensor
 
 from mmhmr.registry import MODELS
+from .per_sample_loss import PerSampleLoss, mask_samples
 
 
-class _SMPLSampleLoss(nn.Module):
+class _SMPLSampleLoss(PerSampleLoss):
     """A per-sample error averaged over the samples with ``has_smpl`` (0, with a gradient path,
     when there are none).
 
@@ -12,24 +15,23 @@ class _SMPLSampleLoss(nn.Module):
         loss_weight (float): Weight of the loss. Defaults to 1.
     """
 
-    def __init__(self, loss_weight: float = 1.0):
-        super().__init__()
-        self.loss_weight = loss_weight
-
     @staticmethod
-    def per_sample(pred: Tensor, target: Tensor) -> Tensor:
-        """``(B, ...)`` → ``(B,)``: mean squared error over all but the batch dimension."""
-        return ((pred - target) ** 2).flatten(1).mean(dim=1)
+    def error(diff: Tensor) -> Tensor:
+        """``pred - target (B, ...)`` → ``(B,)``: mean squared error over all but the batch."""
+        return (diff ** 2).flatten(1).mean(dim=1)
 
-    def forward(self, pred: Tensor, target: Tensor, has_smpl: Tensor) -> Tensor:
+    def per_sample(self, pred: Tensor, target: Tensor,
+                   has_smpl: Tensor) -> Tuple[Tensor, Tensor]:
         """
         Args:
             pred, target (Tensor): ``(B, ...)``.
             has_smpl (Tensor): ``(B,)`` 0/1.
+
+        Returns:
+            tuple[Tensor, Tensor]: ``loss (B,)`` and ``valid (B,)`` (``has_smpl > 0``).
         """
-        mask = has_smpl.to(pred.dtype)
-        per_sample = self.per_sample(pred, target)
-        return self.loss_weight * (per_sample * mask).sum() / mask.sum().clamp(min=1)
+        valid = has_smpl.reshape(-1) > 0
+        return self.error(mask_samples(pred - target, valid)), valid
 
 
 @MODELS.register_module()
@@ -59,6 +61,6 @@ class VertexLoss(_SMPLSampleLoss):
     """
 
     @staticmethod
-    def per_sample(pred: Tensor, target: Tensor) -> Tensor:
+    def error(diff: Tensor) -> Tensor:
         """``(B, V, 3)`` → ``(B,)``: mean absolute error."""
-        return (pred - target).abs().flatten(1).mean(dim=1)
+        return diff.abs().flatten(1).mean(dim=1)
