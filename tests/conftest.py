@@ -67,3 +67,10 @@ def random_smpl_dir(tmp_path_factory):
     np.save(root / 'J_regressor_extra.npy', _random_regressor(rng, 9))
     np.save(root / 'J_regressor_h36m.npy', _random_regressor(rng, 17))
     return root
+
+
+@pytest.fixture(scope='session')
+def procedural_body_dir(tmp_path_factory):
+    """The procedural SMPL-format body model (neutral, male, female), generated once."""
+    from mmhmr.models.body_models.procedural import ensure_procedural_body_model
+    return ensure_procedural_body_model(str(tmp_path_factory.mktemp('procedural')), seed=0)

@@ -12,7 +12,7 @@ from mmhmr.registry import MODELS
 from ..utils.camera import (cam_crop_to_full, full_to_crop_normalized,
                             perspective_projection)
 from ..utils.rotation import axis_angle_to_matrix, rot6d_to_matrix
-from .regressor import IterativeSMPLRegressor
+from .regressor import IterativeSMPLRegressor, LinearFn
 
 # gt_instances fields the head reads for the camera; see docs/en/conventions.md
 CAMERA_KEYS = ('bbox_center', 'bbox_size', 'focal_length', 'bbox_info')
@@ -126,18 +126,28 @@ class CLIFFHead(BaseHead):
             raise KeyError(f'mean_params file "{path}" has no key {e}; expected pose (144,), '
                            f'shape (10,), cam (3,)') from e
 
-    def forward(self, feats: Tuple[Tensor], bbox_info: Tensor) -> Dict[str, Tensor]:
+    def forward(self, feats: Tuple[Tensor], bbox_info: Tensor,
+                linear: Optional[LinearFn] = None) -> Dict[str, Tensor]:
         """Regress SMPL and the crop camera.
 
         Args:
             feats (Tuple[Tensor]): backbone outputs; ``feats[feature_index]`` is ``(B, C, h, w)``.
             bbox_info (Tensor): ``(B, 3)`` CLIFF box information.
+            linear (callable, optional): how the regressor's linear layers are applied
+                (see :class:`IterativeSMPLRegressor`); test-time optimization passes per-sample
+                weights through it.
 
         Returns:
             dict: ``pose_6d (B, 144)``, ``betas (B, 10)``, ``pred_cam (B, 3)``.
         """
         x = feats[self.feature_index].mean(dim=(2, 3))
-        return self.regressor(torch.cat([x, bbox_info], dim=1))
+        return self.regressor(torch.cat([x, bbox_info], dim=1), linear=linear)
+
+    def regress(self, feats: Tuple[Tensor], data_samples: Sequence,
+                linear: Optional[LinearFn] = None) -> Dict[str, Tensor]:
+        """:meth:`forward` with the box information gathered from ``data_samples``."""
+        bbox_info = gather_instances(data_samples, 'bbox_info', feats[self.feature_index])
+        return self.forward(feats, bbox_info, linear=linear)
 
     def decode_smpl(self, params: Dict[str, Tensor], data_samples: Sequence) -> Dict[str, Tensor]:
         """Body model, full-image camera and projection for regressed parameters.
@@ -178,15 +188,21 @@ class CLIFFHead(BaseHead):
             list[InstanceData]: one per sample, with the fields of ``pred_instances`` in
             docs/en/conventions.md.
         """
-        params = self.forward(feats, gather_instances(batch_data_samples, 'bbox_info', feats[self.feature_index]))
-        out = self.decode_smpl(params, batch_data_samples)
-        out.pop('keypoints_2d_crop')
+        out = self.decode_smpl(self.regress(feats, batch_data_samples), batch_data_samples)
+        return self.pred_to_instances(out)
+
+    @staticmethod
+    def pred_to_instances(out: Dict[str, Tensor]) -> Sequence[InstanceData]:
+        """Split decoded predictions ``(B, ...)`` (:meth:`decode_smpl`) into one
+        ``InstanceData`` per sample, with mmpose's ``keypoints`` / ``keypoint_scores``."""
+        fields = {k: v for k, v in out.items() if k != 'keypoints_2d_crop'}
+        scores = out['keypoints_2d'].new_ones(out['keypoints_2d'].shape[:2])
         results = []
-        for i in range(len(batch_data_samples)):
-            inst = InstanceData(**{k: v[i:i + 1] for k, v in out.items()})
+        for i in range(out['keypoints_2d'].shape[0]):
+            inst = InstanceData(**{k: v[i:i + 1] for k, v in fields.items()})
             # for mmpose's visualiser and keypoint metrics
             inst.keypoints = out['keypoints_2d'][i:i + 1]
-            inst.keypoint_scores = out['keypoints_2d'].new_ones(out['keypoints_2d'].shape[1:2])[None]
+            inst.keypoint_scores = scores[i:i + 1]
             results.append(inst)
         return results
 
@@ -197,8 +213,7 @@ class CLIFFHead(BaseHead):
         Returns:
             dict: one entry per configured loss, ``loss_<name>``.
         """
-        params = self.forward(feats, gather_instances(batch_data_samples, 'bbox_info', feats[self.feature_index]))
-        pred = self.decode_smpl(params, batch_data_samples)
+        pred = self.decode_smpl(self.regress(feats, batch_data_samples), batch_data_samples)
         return self.loss_by_pred(pred, batch_data_samples)
 
     def loss_by_pred(self, pred: Dict[str, Tensor], batch_data_samples: Sequence,

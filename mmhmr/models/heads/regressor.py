@@ -1,8 +1,11 @@
 """HMR's iterative error-feedback regressor of SMPL parameters and a crop camera."""
-from typing import Dict, Sequence
+from typing import Callable, Dict, Optional, Sequence
 
 import torch
 from torch import Tensor, nn
+
+# ``linear(layer, input) -> output``: how a Linear layer is applied (see forward)
+LinearFn = Callable[[nn.Linear, Tensor], Tensor]
 
 
 class IterativeSMPLRegressor(nn.Module):
@@ -34,7 +37,7 @@ class IterativeSMPLRegressor(nn.Module):
             self.register_buffer(f'init_{name}', init_params[name].float())
         layers, prev = [], in_channels + sum(dims.values())
         for dim in hidden_dims:
-            layers += [nn.Linear(prev, dim), nn.ReLU(inplace=True), nn.Dropout(dropout)]
+            layers += [nn.Linear(prev, dim), nn.ReLU(), nn.Dropout(dropout)]
             prev = dim
         self.mlp = nn.Sequential(*layers)
         self.dec_pose = nn.Linear(prev, 144)
@@ -44,21 +47,27 @@ class IterativeSMPLRegressor(nn.Module):
             nn.init.xavier_uniform_(dec.weight, gain=0.01)
             nn.init.zeros_(dec.bias)
 
-    def forward(self, x: Tensor) -> Dict[str, Tensor]:
+    def forward(self, x: Tensor, linear: Optional[LinearFn] = None) -> Dict[str, Tensor]:
         """
         Args:
             x (Tensor): ``(B, C)`` features.
+            linear (callable, optional): ``linear(layer, input) -> output``, called instead of
+                each ``nn.Linear`` layer (test-time optimization applies per-sample weights
+                through it); ``None`` calls the layers.
 
         Returns:
             dict: ``pose_6d (B, 144)``, ``betas (B, 10)``, ``pred_cam (B, 3)``.
         """
+        apply = linear if linear is not None else (lambda layer, inp: layer(inp))
         b = x.shape[0]
         pose = self.init_pose_6d.expand(b, -1)
         betas = self.init_betas.expand(b, -1)
         cam = self.init_cam.expand(b, -1)
         for _ in range(self.n_iter):
-            h = self.mlp(torch.cat([x, pose, betas, cam], dim=1))
-            pose = pose + self.dec_pose(h)
-            betas = betas + self.dec_betas(h)
-            cam = cam + self.dec_cam(h)
+            h = torch.cat([x, pose, betas, cam], dim=1)
+            for layer in self.mlp:
+                h = apply(layer, h) if isinstance(layer, nn.Linear) else layer(h)
+            pose = pose + apply(self.dec_pose, h)
+            betas = betas + apply(self.dec_betas, h)
+            cam = cam + apply(self.dec_cam, h)
         return dict(pose_6d=pose, betas=betas, pred_cam=cam)

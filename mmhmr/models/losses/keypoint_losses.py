@@ -8,7 +8,10 @@ from mmhmr.registry import MODELS
 from .per_sample_loss import PerSampleLoss
 
 
-def masked_keypoint_mse(pred: Tensor, target: Tensor, weight: Tensor) -> Tuple[Tensor, Tensor]:
+def masked_keypoint_mse(pred: Tensor,
+                        target: Tensor,
+                        weight: Tensor,
+                        robust_sigma: Optional[float] = None) -> Tuple[Tensor, Tensor]:
     """Each sample's weighted squared error, averaged over its own labelled joints.
 
     ``loss_i = sum_k w_ik |p_ik - t_ik|^2 / (D n_i)`` with ``n_i`` the number of joints with
@@ -20,16 +23,24 @@ def masked_keypoint_mse(pred: Tensor, target: Tensor, weight: Tensor) -> Tuple[T
     unlabelled joints count in the denominator, so a loss weight ``lambda`` there corresponds to
     ``lambda * n / K`` here on data with ``n`` labelled joints of ``K`` per sample.
 
+    With ``robust_sigma`` each joint's squared distance ``d^2`` is replaced by SMPLify's
+    Geman-McClure ``sigma^2 d^2 / (sigma^2 + d^2)``, which tends to ``d^2`` for small errors and to
+    ``sigma^2`` for outliers.
+
     Args:
         pred, target (Tensor): ``(B, K, D)``.
         weight (Tensor): ``(B, K)`` confidences; 0 = unlabelled.
+        robust_sigma (float, optional): Geman-McClure scale, in the units of the keypoints.
 
     Returns:
         tuple[Tensor, Tensor]: ``loss (B,)`` and ``valid (B,)`` (at least one labelled joint).
     """
     labelled = weight > 0
     diff = torch.where(labelled[..., None], pred - target, pred.new_zeros(()))
-    squared = (diff ** 2).mean(-1) * torch.where(labelled, weight, weight.new_zeros(()))
+    dist2 = (diff ** 2).sum(-1)
+    if robust_sigma is not None:
+        dist2 = robust_sigma ** 2 * dist2 / (robust_sigma ** 2 + dist2)
+    squared = dist2 / pred.shape[-1] * torch.where(labelled, weight, weight.new_zeros(()))
     count = labelled.sum(1)
     return squared.sum(1) / count.clamp(min=1), count > 0
 
@@ -49,11 +60,18 @@ class KeypointReprojectionLoss(PerSampleLoss):
         keypoint_weights (Sequence[float], optional): ``(K,)`` per-joint weights, e.g. 0 for the 25
             OpenPose joints and 1 for the 24 ground-truth joints as SPIN trains. A joint of
             weight 0 is unlabelled. Defaults to None.
+        robust_sigma (float, optional): Geman-McClure scale in box-normalised units (0.1 is 5 %
+            of the box side), for noisy targets such as detections. Defaults to None (squared
+            error).
     """
 
     def __init__(self, loss_weight: float = 1.0,
-                 keypoint_weights: Optional[Sequence[float]] = None):
+                 keypoint_weights: Optional[Sequence[float]] = None,
+                 robust_sigma: Optional[float] = None):
         super().__init__(loss_weight)
+        if robust_sigma is not None and not robust_sigma > 0:
+            raise ValueError(f'robust_sigma must be > 0 or None, got {robust_sigma}')
+        self.robust_sigma = robust_sigma
         self.register_buffer(
             'keypoint_weights',
             None if keypoint_weights is None else torch.tensor(keypoint_weights).float(),
@@ -72,7 +90,7 @@ class KeypointReprojectionLoss(PerSampleLoss):
         weight = visible
         if self.keypoint_weights is not None:
             weight = weight * self.keypoint_weights
-        return masked_keypoint_mse(pred, target, weight)
+        return masked_keypoint_mse(pred, target, weight, self.robust_sigma)
 
 
 @MODELS.register_module()

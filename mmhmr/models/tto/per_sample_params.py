@@ -1,0 +1,205 @@
+"""Per-sample parameters: every sample of a batch adapts its own copy of some layers.
+
+Three forms, all batched (no Python loop over samples), all starting from the model's weights
+(which they never change):
+
+* :class:`PerSampleLinearCopies`: each linear layer's weight and bias copied per sample,
+  ``(B, out, in)`` and ``(B, out)``, applied by a batched matmul. Any elementwise optimizer
+  (SGD, Adam) steps them exactly as one optimizer per sample would.
+* :class:`PerSampleLinearLowRank`: plain SGD only. A gradient step on a linear layer
+  ``y = W x + b`` applied at inputs ``x_t`` (the regressor applies each layer once per
+  iteration) changes sample i's weight by ``-lr sum_t delta_it x_it^T``, a sum of rank-1
+  terms, with ``delta_it = dL_i / dy_it``. So after k steps sample i's layer is
+  ``W + U_i^T V_i`` with ``U_i = -lr [delta]`` and ``V_i = [x]`` stacked: applying it costs
+  ``r (in + out)`` per sample instead of ``in x out``, and no weight is ever copied.
+* :class:`PerSampleModule`: per-sample copies of all parameters of any module (a backbone,
+  a neck), applied with ``torch.func.vmap`` over ``functional_call``.
+
+Linear forms are passed to a head as its ``linear`` callable (see ``IterativeSMPLRegressor``).
+"""
+from typing import Dict, List, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.func import functional_call, vmap
+
+
+class _PerSampleLinear:
+    """Shared bookkeeping: which layers are adapted, looked up by identity."""
+
+    def __init__(self, layers: Sequence[nn.Linear], batch_size: int):
+        if not layers:
+            raise ValueError('no linear layers to adapt')
+        self.layers = list(layers)
+        self.index = {id(layer): i for i, layer in enumerate(self.layers)}
+        self.batch_size = batch_size
+        self.calls = 0  # layer applications routed through this object, for checks
+
+    def _lookup(self, layer: nn.Linear) -> int:
+        i = self.index.get(id(layer))
+        if i is None:
+            raise KeyError(f'layer {layer} is applied through the per-sample parameters but is '
+                           'not one of the adapted layers')
+        self.calls += 1
+        return i
+
+    def _check_batch(self, x: Tensor) -> None:
+        if x.shape[0] != self.batch_size:
+            raise ValueError(f'per-sample parameters hold {self.batch_size} samples, the input '
+                             f'has {x.shape[0]}')
+
+
+class PerSampleLinearCopies(_PerSampleLinear):
+    """Each sample's own copy of every adapted linear layer.
+
+    Args:
+        layers (Sequence[nn.Linear]): the layers to adapt.
+        batch_size (int): ``B``.
+
+    Attributes:
+        weights (list[Tensor]): ``(B, out, in)`` leaf tensors, one per layer.
+        biases (list[Tensor]): ``(B, out)`` leaf tensors.
+    """
+
+    def __init__(self, layers: Sequence[nn.Linear], batch_size: int):
+        super().__init__(layers, batch_size)
+        self.weights = [layer.weight.detach()[None].repeat(batch_size, 1, 1).requires_grad_()
+                        for layer in self.layers]
+        self.biases = [
+            (layer.bias.detach() if layer.bias is not None else
+             layer.weight.new_zeros(layer.out_features))[None].repeat(batch_size, 1)
+            .requires_grad_() for layer in self.layers
+        ]
+
+    def tensors(self) -> List[Tensor]:
+        """The per-sample leaf tensors to optimise."""
+        return self.weights + self.biases
+
+    def __call__(self, layer: nn.Linear, x: Tensor) -> Tensor:
+        """``(B, in)`` -> ``(B, out)`` with sample i's own weights."""
+        i = self._lookup(layer)
+        self._check_batch(x)
+        return torch.baddbmm(self.biases[i][:, :, None], self.weights[i], x[:, :, None])[..., 0]
+
+
+class PerSampleLinearLowRank(_PerSampleLinear):
+    """Per-sample SGD on linear layers as low-rank updates of the shared weights.
+
+    Use: call it as the head's ``linear`` during a forward pass, compute the summed per-sample
+    loss, then :meth:`sgd_step`. Sample i's layer is ``W + U_i^T V_i`` (weights) and
+    ``b + c_i`` (bias), see the module docstring.
+
+    Args:
+        layers (Sequence[nn.Linear]): the layers to adapt.
+        batch_size (int): ``B``.
+    """
+
+    def __init__(self, layers: Sequence[nn.Linear], batch_size: int):
+        super().__init__(layers, batch_size)
+        self.u = [None] * len(self.layers)  # (B, r, out)
+        self.v = [None] * len(self.layers)  # (B, r, in)
+        # the bias deltas are leaves that require grad, so that every layer output is in the
+        # graph even when the features are constants
+        self.bias_deltas = [layer.weight.new_zeros(batch_size, layer.out_features)
+                            .requires_grad_() for layer in self.layers]
+        self._records = []  # (layer index, input, output) of the current forward pass
+
+    def __call__(self, layer: nn.Linear, x: Tensor) -> Tensor:
+        """``(B, in)`` -> ``(B, out)`` with sample i's adapted layer."""
+        i = self._lookup(layer)
+        self._check_batch(x)
+        y = F.linear(x, layer.weight.detach(),
+                     None if layer.bias is None else layer.bias.detach()) + self.bias_deltas[i]
+        if self.u[i] is not None:
+            y = y + torch.einsum('bro,br->bo', self.u[i], torch.einsum('bri,bi->br', self.v[i], x))
+        self._records.append((i, x.detach(), y))
+        return y
+
+    def sgd_step(self, loss_sum: Tensor, lr: float, active: Tensor) -> None:
+        """One SGD step of every active sample on its own loss.
+
+        Args:
+            loss_sum (Tensor): the sum over samples of the per-sample losses of the last forward
+                pass (samples are independent, so its gradient w.r.t. a layer output is per
+                sample).
+            lr (float): learning rate.
+            active (Tensor): ``(B,)`` bool; inactive samples keep their layers.
+        """
+        if not self._records:
+            raise RuntimeError('sgd_step needs a forward pass through the per-sample layers')
+        outputs = [y for _, _, y in self._records]
+        deltas = torch.autograd.grad(loss_sum, outputs)
+        scale = -lr * active.to(outputs[0].dtype)[:, None]
+        new_u: Dict[int, list] = {}
+        new_v: Dict[int, list] = {}
+        for (i, x, _), delta in zip(self._records, deltas):
+            new_u.setdefault(i, []).append(scale * delta)
+            new_v.setdefault(i, []).append(x)
+        for i in new_u:
+            u, v = torch.stack(new_u[i], 1), torch.stack(new_v[i], 1)  # (B, t, out), (B, t, in)
+            self.u[i] = u if self.u[i] is None else torch.cat([self.u[i], u], 1)
+            self.v[i] = v if self.v[i] is None else torch.cat([self.v[i], v], 1)
+            with torch.no_grad():
+                self.bias_deltas[i] += u.sum(1)
+        self._records.clear()
+
+    def discard_forward(self) -> None:
+        """Forget the records of a forward pass that is not followed by a step."""
+        self._records.clear()
+
+    def dense(self, i: int) -> Dict[str, Tensor]:
+        """Sample-wise dense weights ``(B, out, in)`` and biases of layer ``i`` (for checks)."""
+        layer = self.layers[i]
+        weight = layer.weight.detach()[None].expand(self.batch_size, -1, -1)
+        if self.u[i] is not None:
+            weight = weight + torch.einsum('bro,bri->boi', self.u[i], self.v[i])
+        bias = (layer.bias.detach() if layer.bias is not None else 0) + self.bias_deltas[i].detach()
+        return dict(weight=weight, bias=bias)
+
+
+class PerSampleModule:
+    """Per-sample copies of every parameter of ``module``, applied with ``torch.func``.
+
+    The module runs in its current mode (eval at test time: BatchNorm uses its running
+    statistics, which are shared); buffers are shared, never updated.
+
+    Args:
+        module (nn.Module): e.g. a backbone.
+        batch_size (int): ``B``.
+
+    Attributes:
+        params (dict[str, Tensor]): ``(B, ...)`` leaf tensors by parameter name.
+    """
+
+    def __init__(self, module: nn.Module, batch_size: int):
+        self.module = module
+        self.batch_size = batch_size
+        self.params = {
+            name: p.detach()[None].repeat(batch_size, *([1] * p.dim())).requires_grad_()
+            for name, p in module.named_parameters()
+        }
+        self.buffers = {name: b for name, b in module.named_buffers()}
+
+    def tensors(self) -> List[Tensor]:
+        """The per-sample leaf tensors to optimise."""
+        return list(self.params.values())
+
+    def __call__(self, x: Tensor):
+        """Apply sample i's module to ``x[i]``; ``x (B, ...)``, outputs with a leading ``B``."""
+        if x.shape[0] != self.batch_size:
+            raise ValueError(f'per-sample parameters hold {self.batch_size} samples, the input '
+                             f'has {x.shape[0]}')
+
+        def one(params, sample):
+            return _drop_batch(functional_call(self.module, (params, self.buffers),
+                                               (sample[None], )))
+
+        return vmap(one)(self.params, x)
+
+
+def _drop_batch(out):
+    """Strip the batch of one from a module's output (a tensor, or tuples / lists of them)."""
+    if isinstance(out, Tensor):
+        return out[0]
+    return type(out)(_drop_batch(o) for o in out)
