@@ -27,6 +27,13 @@ def parse_args():
         'directory')
     parser.add_argument(
         '--interval', type=int, default=1, help='draw every this many samples')
+    tto = parser.add_mutually_exclusive_group()
+    tto.add_argument(
+        '--tto', action='store_true',
+        help='run test-time optimization: the config\'s model.test_cfg.tto, else its top-level '
+        '"tto" settings, else TestTimeOptimizer\'s defaults')
+    tto.add_argument('--no-tto', action='store_true',
+                     help='no test-time optimization, even if the config sets it')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override settings of the config, key=value pairs')
@@ -48,6 +55,14 @@ def merge_args(cfg, args):
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+
+    if args.tto or args.no_tto:
+        test_cfg = cfg.model.get('test_cfg') or {}
+        if args.no_tto:
+            test_cfg['tto'] = None
+        elif not test_cfg.get('tto'):
+            test_cfg['tto'] = cfg.get('tto') or dict(type='TestTimeOptimizer')
+        cfg.model.test_cfg = test_cfg
 
     if args.show_dir:
         cfg.setdefault('custom_hooks', []).append(

@@ -6,6 +6,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 
 from mmhmr.registry import DATASETS
+from .det_keypoints import check_det_keypoints_spec, det_keypoints_49, load_det_keypoints
 
 NUM_OPENPOSE = 25
 NUM_SPIN = 24
@@ -47,7 +48,10 @@ class HMRDataset(BaseDataset):
     ``bbox_center (2,)``, ``bbox_size``, ``focal_length``, ``keypoints_2d (49, 3)`` (OpenPose 25
     then ``part``), ``keypoints_3d (49, 4)`` (25 zero-confidence rows then ``S``),
     ``smpl_pose (72,)``, ``smpl_betas (10,)``, ``has_smpl``, ``gender``, ``cam_transl (3,)``
-    (zeros), ``has_transl`` (0), ``dataset_name`` and ``sample_idx``.
+    (zeros), ``has_transl`` (0), ``dataset_name`` and ``sample_idx``; with ``det_keypoints``
+    also ``det_keypoints_2d (49, 3)`` (detections as test-time inputs: x, y px of the full
+    image, confidence in [0, 1], 0 for the slots the source does not fill) and
+    ``det_keypoints_source`` (str).
 
     ``focal_length`` is -1 when the file has none: the image size is unknown until the image is
     loaded, so ``CLIFFBBoxInfo`` (and, failing that, ``PackHMRInputs``) replaces it with
@@ -70,13 +74,24 @@ class HMRDataset(BaseDataset):
             npz file's stem.
         allow_pickle (bool): Passed to ``np.load``; only needed for files with object arrays.
             Defaults to False (a pickled npz can run code when read).
+        det_keypoints (None | str | dict): Detected 2D keypoints given to the model as
+            test-time inputs (see ``det_keypoints.py``). None: none (the default).
+            ``'openpose'``: the file's ``openpose`` key, into slots 0-24. ``'gt'``: the
+            annotated ``part`` joints, into slots 25-48 -- an oracle (a warning is logged, the
+            source is ``'gt (oracle)'``). ``dict(file=..., key=..., order='openpose25' |
+            'coco17', source=None)``: an extra npz (relative to ``data_root`` unless absolute)
+            whose ``key`` holds ``(N, 25, 3)`` / ``(N, 17, 3)`` px and confidences, row-aligned
+            with ``ann_file``; COCO joints go to the OpenPose slots of their names; ``source``
+            defaults to the file's name.
         **kwargs: Other arguments of :class:`mmengine.dataset.BaseDataset` (``metainfo``,
             ``indices``, ``serialize_data``, ``lazy_init``, ``max_refetch``).
 
     Attributes:
         columns (dict[str, np.ndarray]): After ``full_init``: the checked npz keys, float32
             (``imgname`` str, ``gender`` int8 codes, ``scale`` replaced by ``bbox_size``,
-            ``bbox_size`` and ``focal_length`` float64).
+            ``bbox_size`` and ``focal_length`` float64) and, with ``det_keypoints``,
+            ``det_keypoints (N, J, 3)`` (the source's joints; ``det_keypoints_slots`` holds
+            their rows in the 49-joint set).
     """
 
     def __init__(self,
@@ -87,8 +102,12 @@ class HMRDataset(BaseDataset):
                  test_mode: bool = False,
                  dataset_name: str = '',
                  allow_pickle: bool = False,
+                 det_keypoints: Union[None, str, dict] = None,
                  **kwargs) -> None:
         self.allow_pickle = allow_pickle
+        self.det_keypoints = check_det_keypoints_spec(det_keypoints)
+        self.det_keypoints_slots = None
+        self.det_keypoints_source = None
         metainfo = dict(kwargs.pop('metainfo', None) or {})
         metainfo['dataset_name'] = (
             dataset_name or metainfo.get('dataset_name')
@@ -123,6 +142,10 @@ class HMRDataset(BaseDataset):
         columns['bbox_size'] = columns.pop('scale') * 200
         if 'pose' in columns and 'has_smpl' not in columns:
             columns['has_smpl'] = np.ones(num, np.float32)  # as SPIN does
+        if self.det_keypoints is not None:
+            columns['det_keypoints'], slots, self.det_keypoints_source = load_det_keypoints(
+                self.det_keypoints, columns, self.ann_file, self.data_root, self.allow_pickle)
+            self.det_keypoints_slots = np.asarray(slots)
         self.columns = columns
         return [dict(row=i) for i in range(num)]
 
@@ -146,7 +169,7 @@ class HMRDataset(BaseDataset):
         if 'S' in columns:
             keypoints_3d[NUM_OPENPOSE:] = columns['S'][row]
         has_smpl = 'pose' in columns
-        return dict(
+        info = dict(
             img_path=osp.join(self.data_prefix.get('img', ''), columns['imgname'][row]),
             bbox_center=columns['center'][row].copy(),
             bbox_size=float(columns['bbox_size'][row]),
@@ -163,6 +186,11 @@ class HMRDataset(BaseDataset):
             dataset_name=self._metainfo['dataset_name'],
             sample_idx=idx if idx >= 0 else len(self) + idx,
         )
+        if self.det_keypoints_slots is not None:
+            info['det_keypoints_2d'] = det_keypoints_49(columns['det_keypoints'][row],
+                                                        self.det_keypoints_slots)
+            info['det_keypoints_source'] = self.det_keypoints_source
+        return info
 
 
 def load_hmr_npz(path: str, allow_pickle: bool = False) -> Dict[str, np.ndarray]:

@@ -18,7 +18,8 @@ from .synthetic import GENERATOR_VERSION, SyntheticHumanGenerator, resolve_domai
 # the annotation keys a cache npz holds, with their dtypes
 _CACHED_KEYS = {
     'bbox_center': np.float32, 'bbox_size': float, 'focal_length': float,
-    'keypoints_2d': np.float32, 'keypoints_3d': np.float32, 'smpl_pose': np.float32,
+    'keypoints_2d': np.float32, 'keypoints_2d_occlusion': np.uint8,
+    'keypoints_3d': np.float32, 'smpl_pose': np.float32,
     'smpl_betas': np.float32, 'gender': int, 'cam_transl': np.float32,
     'smpl_root_joint': np.float32
 }
@@ -39,7 +40,10 @@ class SyntheticHumanDataset(BaseDataset):
     uint8 BGR, ``img_path`` (None, or the cached PNG), ``ori_shape`` ``(H, W)``,
     ``bbox_center (2,)`` and ``bbox_size`` (square box around the visible body, x 1.2),
     ``focal_length``, ``keypoints_2d (49, 3)`` (confidence 1 inside the image, occluded or not;
-    0 outside), ``keypoints_3d (49, 4)`` (camera frame, m, confidence 1), ``smpl_pose (72,)``,
+    0 outside), ``keypoints_2d_occlusion (49,)`` (uint8: 0 visible, 1 hidden by the body
+    itself, 2 by a painted occluder, 3 outside the image; see
+    :mod:`~mmhmr.datasets.synthetic.occlusion`), ``keypoints_3d (49, 4)`` (camera frame, m,
+    confidence 1), ``smpl_pose (72,)``,
     ``smpl_betas (10,)``, ``has_smpl`` (1), ``gender``, ``cam_transl (3,)``, ``has_transl`` (1),
     ``smpl_root_joint (3,)`` (the body model's root joint for these betas, which flips and
     rotations of ``cam_transl`` need), ``dataset_name`` and ``sample_idx`` (the generator

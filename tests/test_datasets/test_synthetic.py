@@ -18,8 +18,8 @@ from mmhmr.registry import DATASETS
 
 DATA_INFO_KEYS = {
     'img', 'img_path', 'ori_shape', 'bbox_center', 'bbox_size', 'focal_length', 'keypoints_2d',
-    'keypoints_3d', 'smpl_pose', 'smpl_betas', 'has_smpl', 'gender', 'cam_transl',
-    'has_transl', 'smpl_root_joint', 'dataset_name', 'sample_idx'
+    'keypoints_2d_occlusion', 'keypoints_3d', 'smpl_pose', 'smpl_betas', 'has_smpl', 'gender',
+    'cam_transl', 'has_transl', 'smpl_root_joint', 'dataset_name', 'sample_idx'
 }
 SMALL = dict(image_size=(96, 80))  # a small image keeps the tests fast
 

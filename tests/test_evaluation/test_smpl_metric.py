@@ -305,3 +305,38 @@ def test_through_mmengine_evaluator(model_dir, posed):
     metrics = evaluator.evaluate(3)
     assert set(metrics) == {'3dpw/MPJPE', '3dpw/PA-MPJPE', '3dpw/PVE'}
     assert all(abs(v) < 1e-3 for v in metrics.values())  # translated GT meshes
+
+
+def test_tto_results_before_after_and_per_step(metric_3dpw, posed, h36m_regressor):
+    """With pred_instances_init and recorded steps: the '_init' and '@k' metrics are those of
+    the prediction before TTO and of each step's vertices, computed by hand here."""
+    metric = fresh(metric_3dpw)
+    gt_vertices = posed['neutral'][0]
+    init = similarity(gt_vertices, [0.3, 0.0, 0.0], 1.0, [0, 0, 0])  # 0.3 rad off
+    final = similarity(gt_vertices, [0.1, 0.0, 0.0], 1.0, [0, 0, 0])  # 0.1 rad off
+    sample = make_sample(final, posed['betas'][0], posed['pose'][0])
+    sample['pred_instances_init'] = dict(
+        vertices=torch.as_tensor(init, dtype=torch.float32)[None])
+    sample['pred_instances']['vertices_steps'] = torch.as_tensor(
+        np.stack([init, (init + final) / 2, final]), dtype=torch.float32)[None]
+    sample['pred_instances']['tto_loss'] = torch.tensor([0.25])
+    sample['pred_instances']['tto_loss_init'] = torch.tensor([1.5])
+    metric.process([], [sample])
+
+    def by_hand(pred):
+        gt_joints, _ = lsp_joints(gt_vertices, h36m_regressor)
+        pred_joints, _ = lsp_joints(pred, h36m_regressor)
+        return np.linalg.norm(pred_joints - gt_joints, axis=-1).mean() * 1000
+
+    metrics = metric.compute_metrics(metric.results)
+    assert metrics['MPJPE'] == pytest.approx(by_hand(final), abs=1e-3)
+    assert metrics['MPJPE_init'] == pytest.approx(by_hand(init), abs=1e-3)
+    assert metrics['MPJPE@0'] == pytest.approx(by_hand(init), abs=1e-3)
+    assert metrics['MPJPE@1'] == pytest.approx(by_hand((init + final) / 2), abs=1e-3)
+    assert metrics['MPJPE@2'] == pytest.approx(by_hand(final), abs=1e-3)
+    assert metrics['PA-MPJPE@2'] == pytest.approx(0., abs=1e-3)
+    assert metrics['tto_loss'] == pytest.approx(0.25) and metrics['tto_loss_init'] == 1.5
+    assert by_hand(init) > by_hand(final) > 1  # not trivially equal
+    # the per-step vertices are not kept: results hold one float per metric and step
+    assert all(isinstance(v, float) for v in metric.results[0].values())
+    assert list(metrics)[:3] == ['MPJPE', 'PA-MPJPE', 'PVE']

@@ -3,7 +3,7 @@
 Colours here are RGB in ``[0, 1]`` (palette) or uint8 RGB images; the dataset turns the final
 image into BGR.
 """
-from typing import Sequence
+from typing import Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -115,8 +115,13 @@ def make_background(kind: str, image_size: Sequence[int], rng: np.random.Generat
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def paint_occluders(img: np.ndarray, occluders: np.ndarray, bbox_center: np.ndarray,
-                    bbox_size: float, rng: np.random.Generator) -> np.ndarray:
+def paint_occluders(img: np.ndarray,
+                    occluders: np.ndarray,
+                    bbox_center: np.ndarray,
+                    bbox_size: float,
+                    rng: np.random.Generator,
+                    return_mask: bool = False
+                    ) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
     """Paint rectangles / ellipses over the person (in place), solid or textured.
 
     Args:
@@ -126,11 +131,15 @@ def paint_occluders(img: np.ndarray, occluders: np.ndarray, bbox_center: np.ndar
         bbox_center (np.ndarray): ``(2,)`` px.
         bbox_size (float): px.
         rng (np.random.Generator): random source for colours and texture.
+        return_mask (bool): also return where the occluders are painted (the same image and
+            random draws either way). Defaults to False.
 
     Returns:
-        np.ndarray: ``img``.
+        np.ndarray | tuple: ``img``; with ``return_mask``, ``(img, mask)``, ``mask (H, W)`` bool
+        True on the painted pixels.
     """
     height, width = img.shape[:2]
+    painted = np.zeros((height, width), bool)
     for u, v, w, h, shape in occluders:  # at most a few occluders
         cx, cy = bbox_center + bbox_size * np.array([u, v])
         half_w, half_h = 0.5 * bbox_size * w, 0.5 * bbox_size * h
@@ -146,4 +155,5 @@ def paint_occluders(img: np.ndarray, occluders: np.ndarray, bbox_center: np.ndar
         inside = mask.astype(bool)
         texture = rng.normal(0., rng.uniform(0., 40.), (int(inside.sum()), 1))
         img[inside] = np.clip(color + texture, 0, 255).astype(np.uint8)
-    return img
+        painted |= inside
+    return (img, painted) if return_mask else img

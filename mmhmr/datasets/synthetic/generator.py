@@ -8,10 +8,12 @@ from mmhmr.models.body_models.model_files import GENDERS
 from mmhmr.models.body_models.smpl import SMPL
 from .appearance import make_background, paint_occluders, vertex_colors, vertex_parts
 from .domain import resolve_domain, sample_scene
+from .occlusion import exit_depth, keypoint_occlusion
 from .renderer import render_mesh
 
 # Bump when a change alters the images or annotations drawn for a (seed, index): it keys caches.
-GENERATOR_VERSION = 2  # 2: annotations hold smpl_root_joint
+# 2: annotations hold smpl_root_joint; 3: and keypoints_2d_occlusion (same images)
+GENERATOR_VERSION = 3
 # the person box is the visible body's bounding square enlarged like SPIN's boxes
 BBOX_SCALE = 1.2
 
@@ -110,6 +112,10 @@ class SyntheticHumanGenerator:
               (the root joint of the sample's body model; docs/en/conventions.md).
               A 2D keypoint has confidence 1 when it projects inside the image, occluded or
               not (the ground truth is known behind occluders and the body itself), else 0.
+              ``keypoints_2d_occlusion (49,)`` uint8 says which: 0 visible, 1 hidden by the
+              body itself, 2 covered by a painted occluder, 3 outside the image (or behind
+              the camera), from the rendered depth at the joint's pixel (see
+              :mod:`~.occlusion`).
         """
         rng = np.random.default_rng([seed, index])
         scene = sample_scene(self.domain, rng, self.genders)
@@ -133,10 +139,10 @@ class SyntheticHumanGenerator:
         background = make_background(scene['background'], (width, height), rng)
         gender_name = GENDERS[scene['gender']]
         colors = vertex_colors(self.parts[gender_name], scene['color_gain'])
-        img, mask, _ = render_mesh(
-            vertices, self.body_models[gender_name].faces, colors, focal,
-            (width / 2, height / 2), (width, height), background, scene['light_dir'],
-            scene['ambient'], cull_backfaces=self.cull_backfaces)
+        faces = self.body_models[gender_name].faces
+        img, mask, depth = render_mesh(
+            vertices, faces, colors, focal, (width / 2, height / 2), (width, height), background,
+            scene['light_dir'], scene['ambient'], cull_backfaces=self.cull_backfaces)
 
         if mask.any():
             bbox_center, bbox_size = mask_bbox(mask)
@@ -144,13 +150,19 @@ class SyntheticHumanGenerator:
             lo, hi = kp2d.min(0), kp2d.max(0)
             bbox_center = ((lo + hi) / 2).astype(np.float32)
             bbox_size = float(BBOX_SCALE * max(hi - lo))
-        paint_occluders(img, scene['occluders'], bbox_center, bbox_size, rng)
+        _, occluder_mask = paint_occluders(img, scene['occluders'], bbox_center, bbox_size, rng,
+                                           return_mask=True)
+        occlusion = keypoint_occlusion(
+            keypoints_2d, joints[:, 2], depth,
+            exit_depth(vertices, faces, focal, (width / 2, height / 2), (width, height)),
+            occluder_mask)
 
         annotations = dict(
             bbox_center=bbox_center,
             bbox_size=bbox_size,
             focal_length=float(focal),
             keypoints_2d=keypoints_2d,
+            keypoints_2d_occlusion=occlusion,
             keypoints_3d=keypoints_3d,
             smpl_pose=scene['smpl_pose'],
             smpl_betas=scene['smpl_betas'],

@@ -4,8 +4,9 @@ from .hmr_affine import HMRTopdownAffine
 from .hmr_bbox_transform import HMRRandomBBoxTransform
 from .hmr_flip import HMRRandomFlip
 from .loading import HMRLoadImage
+from .simulate_detections import SimulateKeypointDetections
 
 __all__ = [
     'HMRLoadImage', 'HMRRandomFlip', 'HMRRandomBBoxTransform', 'HMRTopdownAffine',
-    'CLIFFBBoxInfo', 'PackHMRInputs'
+    'CLIFFBBoxInfo', 'SimulateKeypointDetections', 'PackHMRInputs'
 ]

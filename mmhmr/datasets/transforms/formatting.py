@@ -11,7 +11,8 @@ from mmhmr.registry import TRANSFORMS
 from .cliff_bbox_info import fill_focal_length
 
 DEFAULT_META_KEYS = ('img_path', 'ori_shape', 'img_shape', 'input_size', 'input_center',
-                     'input_scale', 'flip', 'rotation', 'sample_idx', 'dataset_name')
+                     'input_scale', 'flip', 'rotation', 'sample_idx', 'dataset_name',
+                     'det_keypoints_source')
 
 
 @TRANSFORMS.register_module()
@@ -32,13 +33,23 @@ class PackHMRInputs(BaseTransform):
     ``bbox_info`` zeros (add ``CLIFFBBoxInfo`` for CLIFF heads), ``focal_length``
     ``sqrt(W^2 + H^2)``.
 
+    Detected 2D keypoints (test-time inputs, from ``HMRDataset(det_keypoints=...)`` or
+    ``SimulateKeypointDetections``), only when the sample has them:
+    ``det_keypoints_2d (1, K, 2)`` (crop-normalised, from ``det_keypoints_2d_crop``) and
+    ``det_keypoints_2d_score (1, K)`` (detector confidence, 0 where nothing was detected).
+    They go into ``gt_instances`` as mmpose keeps its detector outputs used as inputs (the
+    person boxes) there. Without detections nothing is packed: zeros would read as "detected
+    nothing" where the consumer should be told the sample has no detections.
+
     Metainfo: ``meta_keys`` present in the results; ``flip`` defaults to False and ``rotation``
     to 0 when no transform set them.
 
     Args:
         meta_keys (Sequence[str]): Keys copied into the metainfo. Defaults to ``img_path``,
             ``ori_shape``, ``img_shape``, ``input_size``, ``input_center``, ``input_scale``,
-            ``flip``, ``rotation``, ``sample_idx``, ``dataset_name``.
+            ``flip``, ``rotation``, ``sample_idx``, ``dataset_name``, ``det_keypoints_source``
+            (where the detections come from: ``'openpose'``, ``'gt (oracle)'``,
+            ``'simulated'`` or a file name).
     """
 
     def __init__(self, meta_keys: Sequence[str] = DEFAULT_META_KEYS) -> None:
@@ -77,6 +88,19 @@ class PackHMRInputs(BaseTransform):
         gt.bbox_info = f32(results.get('bbox_info', np.zeros(3)), (1, 3))
         gt.cam_transl = f32(results.get('cam_transl', np.zeros(3)), (1, 3))
         gt.has_transl = f32(results.get('has_transl', 0.), (1, ))
+        if 'det_keypoints_2d' in results or 'det_keypoints_2d_crop' in results:
+            if 'det_keypoints_2d_crop' not in results:
+                raise KeyError(
+                    f'sample {results.get("sample_idx")} of {results.get("dataset_name")!r} '
+                    'has det_keypoints_2d but no det_keypoints_2d_crop: the detections must '
+                    'come before HMRTopdownAffine in the pipeline')
+            det = np.asarray(results['det_keypoints_2d_crop'], np.float32)
+            if det.shape != (num_kpts, 3):
+                raise ValueError(
+                    f'sample {results.get("sample_idx")}: det_keypoints_2d_crop has shape '
+                    f'{det.shape}, expected ({num_kpts}, 3) as keypoints_2d_crop')
+            gt.det_keypoints_2d = f32(det[:, :2], (1, num_kpts, 2))
+            gt.det_keypoints_2d_score = f32(det[:, 2], (1, num_kpts))
 
         data_sample = PoseDataSample(gt_instances=gt)
         meta = dict(flip=False, rotation=0.)

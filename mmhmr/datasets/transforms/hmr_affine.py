@@ -1,5 +1,5 @@
 """Crop the (rotated) square person box into the network input."""
-from typing import Tuple
+from typing import Optional, Tuple
 
 import cv2
 import numpy as np
@@ -92,6 +92,40 @@ def crop_warp_matrix(center: np.ndarray,
     return np.concatenate([linear, shift[:, None]], axis=1)
 
 
+# full-image 2D keypoint sets (K, 3) the crop turns into crop-normalised ones: the annotation
+# (required) and the detections used as test-time inputs (optional)
+KEYPOINT_SETS_2D = (('keypoints_2d', 'keypoints_2d_crop'),
+                    ('det_keypoints_2d', 'det_keypoints_2d_crop'))
+
+
+def crop_keypoints_2d(keypoints: np.ndarray, center: np.ndarray, size: float,
+                      rot2d: np.ndarray, new_center: Optional[np.ndarray] = None
+                      ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    """One 2D keypoint set through the crop: crop-normalised, and in the rotated full image.
+
+    Args:
+        keypoints (np.ndarray): ``(K, 3)`` x, y in px of the full image, confidence.
+        center (np.ndarray): ``(2,)`` box centre ``c``, px, before the rotation.
+        size (float): Box side ``b``, px.
+        rot2d (np.ndarray): ``(2, 2)`` from :func:`crop_rotation_2d`.
+        new_center (np.ndarray, optional): ``(2,)`` the box centre ``c' = pp + R2 (c - pp)``
+            after the rotation; None when there is no rotation (the full-image keypoints do not
+            change).
+
+    Returns:
+        tuple: ``crop (K, 3)`` float32 ``(R2 (x - c) / (b / 2), conf)``, and ``full (K, 3)``
+        float32 ``(pp + R2 (x - pp), conf) = (c' + R2 (x - c), conf)``, or None without
+        ``new_center``.
+    """
+    kp2d = np.asarray(keypoints, np.float64)
+    offsets = (kp2d[:, :2] - center) @ rot2d.T  # (K, 2) rotated offsets from the centre
+    crop = np.concatenate([offsets / (size / 2), kp2d[:, 2:]], axis=1).astype(np.float32)
+    if new_center is None:
+        return crop, None
+    full = np.concatenate([new_center + offsets, kp2d[:, 2:]], axis=1).astype(np.float32)
+    return crop, full
+
+
 def principal_point(results: dict) -> np.ndarray:
     """``(W / 2, H / 2)`` of the full image (``ori_shape``, else ``img``), float64."""
     shape = results.get('ori_shape')
@@ -116,16 +150,20 @@ class HMRTopdownAffine(BaseTransform):
     global orientation ``<- R R_g`` and ``cam_transl <- R t + (R - I) J0`` (SMPL turns the body
     about its root joint ``J0 = smpl_root_joint``; see ``camera_frame.py``). The crop itself and
     ``keypoints_2d_crop = (R2 (x - c) / (b / 2), conf)`` are the same in both readings.
+    Detected keypoints ``det_keypoints_2d`` (test-time inputs), when present, go through the
+    same function as ``keypoints_2d`` (:func:`crop_keypoints_2d`) into
+    ``det_keypoints_2d_crop``.
 
     Required Keys: ``img``, ``bbox_center``, ``bbox_size``, ``keypoints_2d``; optional
-    ``rotation`` (degrees, default 0), ``ori_shape``, ``keypoints_3d``, ``smpl_pose``,
-    ``cam_transl`` with ``has_transl`` and ``smpl_root_joint`` (needed to rotate a ground-truth
-    translation).
+    ``rotation`` (degrees, default 0), ``ori_shape``, ``det_keypoints_2d``, ``keypoints_3d``,
+    ``smpl_pose``, ``cam_transl`` with ``has_transl`` and ``smpl_root_joint`` (needed to rotate
+    a ground-truth translation).
 
-    Modified Keys: ``img``, ``img_shape``, ``bbox_center``, ``keypoints_2d``, ``keypoints_3d``,
-    ``smpl_pose``, ``cam_transl``.
+    Modified Keys: ``img``, ``img_shape``, ``bbox_center``, ``keypoints_2d``,
+    ``det_keypoints_2d``, ``keypoints_3d``, ``smpl_pose``, ``cam_transl``.
 
-    Added Keys: ``keypoints_2d_crop (K, 3)``, ``input_size``, ``input_center (2,)`` and
+    Added Keys: ``keypoints_2d_crop (K, 3)``, ``det_keypoints_2d_crop (K, 3)`` (with
+    ``det_keypoints_2d``), ``input_size``, ``input_center (2,)`` and
     ``input_scale (2,)`` (the full-image area the input covers before rotation, px, as
     mmpose's ``TopdownAffine``), ``rotation`` (when absent, 0).
 
@@ -157,17 +195,18 @@ class HMRTopdownAffine(BaseTransform):
             results['img'], warp, (w_in, h_in), flags=cv2.INTER_LINEAR)
 
         rot2d = crop_rotation_2d(rotation)
-        kp2d = np.asarray(results['keypoints_2d'], np.float64)
-        offsets = (kp2d[:, :2] - center) @ rot2d.T  # (K, 2) rotated offsets from the centre
-        results['keypoints_2d_crop'] = np.concatenate(
-            [offsets / (size / 2), kp2d[:, 2:]], axis=1).astype(np.float32)
-
+        new_center = None
         if rotation != 0:
             pp = principal_point(results)
             new_center = pp + rot2d @ (center - pp)
+        for key, crop_key in KEYPOINT_SETS_2D:
+            if key in results:
+                crop, full = crop_keypoints_2d(results[key], center, size, rot2d, new_center)
+                results[crop_key] = crop
+                if full is not None:
+                    results[key] = full
+        if new_center is not None:
             results['bbox_center'] = new_center.astype(np.float32)
-            results['keypoints_2d'] = np.concatenate(
-                [new_center + offsets, kp2d[:, 2:]], axis=1).astype(np.float32)
             self._rotate_3d(results, crop_rotation_3d(rotation))
 
         scale = size / crop_pixels_per_box(self.input_size, self.bbox_fit)

@@ -9,6 +9,23 @@ from mmhmr.registry import TRANSFORMS
 from .camera_frame import has_gt_translation, smpl_root_joint, transform_smpl_translation
 
 MIRROR_X = np.diag([-1., 1., 1.])
+# full-image 2D keypoint sets (K, 3): the annotation (required), the detections (optional)
+FLIPPED_KEYPOINTS_2D = ('keypoints_2d', 'det_keypoints_2d')
+
+
+def flip_keypoints_2d(keypoints: np.ndarray, width: int) -> np.ndarray:
+    """Mirror a full-image 2D keypoint set: rows swapped by ``SPIN_49_FLIP_PERM``, ``x -> W - x``.
+
+    Args:
+        keypoints (np.ndarray): ``(49, 3)`` x, y in px, confidence.
+        width (int): Image width ``W`` (the image spans ``[0, W]``).
+
+    Returns:
+        np.ndarray: ``(49, 3)`` float32.
+    """
+    flipped = np.array(keypoints, dtype=np.float32)[list(SPIN_49_FLIP_PERM)]
+    flipped[:, 0] = width - flipped[:, 0]
+    return flipped
 
 
 @TRANSFORMS.register_module()
@@ -16,9 +33,10 @@ class HMRRandomFlip(BaseTransform):
     """Mirror the full image and its annotations left <-> right with probability ``prob``.
 
     With ``W`` the image width (continuous coordinates, the image spans ``[0, W]``): the image
-    is flipped, ``x -> W - x`` for ``bbox_center`` and ``keypoints_2d``, ``X -> -X`` for
-    ``keypoints_3d`` (mirroring about the principal point ``W / 2`` is mirroring the camera
-    frame in the plane ``X = 0``), keypoint rows are swapped by ``SPIN_49_FLIP_PERM`` and
+    is flipped, ``x -> W - x`` for ``bbox_center``, ``keypoints_2d`` and (when present)
+    ``det_keypoints_2d``, ``X -> -X`` for ``keypoints_3d`` (mirroring about the principal point
+    ``W / 2`` is mirroring the camera frame in the plane ``X = 0``), keypoint rows (and the
+    per-joint ``keypoints_2d_occlusion`` codes) are swapped by ``SPIN_49_FLIP_PERM`` and
     ``smpl_pose`` by ``flip_smpl_pose``. A ground-truth ``cam_transl`` becomes
     ``M t + (M - I) J0`` with ``M = diag(-1, 1, 1)`` and ``J0 = smpl_root_joint``: the flipped
     pose mirrors the body about its root joint (see ``camera_frame.py``); on a body symmetric
@@ -26,8 +44,8 @@ class HMRRandomFlip(BaseTransform):
     identity. It acts on the full image, so it comes before ``HMRTopdownAffine``.
 
     Required Keys: ``img``, ``bbox_center``, ``keypoints_2d``, ``keypoints_3d``, ``smpl_pose``;
-    optional ``cam_transl`` with ``has_transl`` and ``smpl_root_joint`` (needed to flip a
-    ground-truth translation).
+    optional ``det_keypoints_2d``, ``keypoints_2d_occlusion``, ``cam_transl`` with
+    ``has_transl`` and ``smpl_root_joint`` (needed to flip a ground-truth translation).
 
     Modified Keys: the above.
 
@@ -66,9 +84,12 @@ class HMRRandomFlip(BaseTransform):
         center[0] = width - center[0]
         results['bbox_center'] = center
 
-        kp2d = np.array(results['keypoints_2d'], dtype=np.float32)[perm]
-        kp2d[:, 0] = width - kp2d[:, 0]
-        results['keypoints_2d'] = kp2d
+        for key in FLIPPED_KEYPOINTS_2D:
+            if key in results:
+                results[key] = flip_keypoints_2d(results[key], width)
+        if 'keypoints_2d_occlusion' in results:  # per-joint codes follow their joints
+            results['keypoints_2d_occlusion'] = np.asarray(
+                results['keypoints_2d_occlusion'])[perm]
 
         kp3d = np.array(results['keypoints_3d'], dtype=np.float32)[perm]
         kp3d[:, 0] = -kp3d[:, 0]

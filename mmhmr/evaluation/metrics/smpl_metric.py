@@ -111,38 +111,66 @@ class SMPLMetric(BaseMetric):
         device = _stack(preds[:1], 'vertices', 'pred_instances').device  # compute where preds are
         self.body_model.to(device)
 
-        if self.protocol == '3dpw':
-            errors = self._mesh_errors(preds, gts, device)
-        else:
-            errors = self._keypoint_3d_errors(preds, gts, device)
+        gt = self._ground_truth(gts, device)
+        errors = self._errors(_stack(preds, 'vertices', 'pred_instances', device), gt)
         if 'keypoints_2d' in preds[0] and 'keypoints_2d' in gts[0]:
             errors['kpt2d_err'] = self._keypoint_2d_errors(preds, gts, device)
+        if all(_has(sample, 'pred_instances_init') for sample in data_samples):
+            inits = [_get(sample, 'pred_instances_init') for sample in data_samples]
+            init_errors = self._errors(
+                _stack(inits, 'vertices', 'pred_instances_init', device), gt)
+            if 'kpt2d_err' in errors and 'keypoints_2d' in inits[0]:
+                init_errors['kpt2d_err'] = self._keypoint_2d_errors(inits, gts, device)
+            errors.update({f'{k}_init': v for k, v in init_errors.items()})
+        for key in ('tto_loss', 'tto_loss_init'):
+            if key in preds[0]:
+                errors[key] = _stack(preds, key, 'pred_instances', device).reshape(-1)
+        if 'vertices_steps' in preds[0]:
+            # errors after every TTO step, computed here and dropped (results stay small)
+            steps = _stack(preds, 'vertices_steps', 'pred_instances', device)  # (B, S+1, V, 3)
+            for k in range(steps.shape[1]):
+                errors.update({f'{key}@{k}': v for key, v in
+                               self._errors(steps[:, k], gt).items()})
 
         names = list(errors)
         table = torch.stack([errors[name].to(torch.float64) for name in names], 1).cpu()
         for row in table.tolist():
             self.results.append(dict(zip(names, row)))
 
-    def _mesh_errors(self, preds: List[dict], gts: List[dict],
-                     device: torch.device) -> Dict[str, Tensor]:
-        """3DPW protocol: (B,) MPJPE, PA-MPJPE, PVE in mm; NaN without GT SMPL."""
-        pred_vertices = _stack(preds, 'vertices', 'pred_instances', device)  # (B, 6890, 3)
+    def _ground_truth(self, gts: List[dict], device: torch.device) -> Dict[str, Tensor]:
+        """The protocol's ground truth of a batch, computed once for every prediction."""
+        if self.protocol == '3dpw':
+            return self._gt_3dpw(gts, device)
+        return self._gt_h36m(gts, device)
+
+    def _errors(self, pred_vertices: Tensor, gt: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """(B,) errors in mm of predicted vertices ``(B, 6890, 3)``; NaN where not computable."""
+        if self.protocol == '3dpw':
+            return self._mesh_errors(pred_vertices, gt)
+        return self._keypoint_3d_errors(pred_vertices, gt)
+
+    def _gt_3dpw(self, gts: List[dict], device: torch.device) -> Dict[str, Tensor]:
+        """GT mesh ``vertices (B, 6890, 3)``, its ``h36m (B, 17, 3)`` joints, ``has_smpl (B,)``."""
         pose = _stack(gts, 'smpl_pose', 'gt_instances', device).reshape(-1, 72)
         betas = _stack(gts, 'smpl_betas', 'gt_instances', device)
         gender = _stack(gts, 'gender', 'gt_instances', device).reshape(-1).long()
         has_smpl = _stack(gts, 'has_smpl', 'gt_instances', device).reshape(-1) > 0
-        gt_vertices, gt_h36m = self._gt_mesh(betas, pose, gender)
+        vertices, h36m = self._gt_mesh(betas, pose, gender)
+        return dict(vertices=vertices, h36m=h36m, has_smpl=has_smpl)
 
+    def _mesh_errors(self, pred_vertices: Tensor, gt: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """3DPW protocol: (B,) MPJPE, PA-MPJPE, PVE in mm; NaN without GT SMPL."""
         pred_h36m = self.neutral_model.regress_joints(pred_vertices, None, 'h36m_17')
-        pred_pelvis, gt_pelvis = pred_h36m[:, :1], gt_h36m[:, :1]
+        pred_pelvis, gt_pelvis = pred_h36m[:, :1], gt['h36m'][:, :1]
         pred_joints = pred_h36m[:, list(H36M_TO_J14)] - pred_pelvis
-        gt_joints = gt_h36m[:, list(H36M_TO_J14)] - gt_pelvis
+        gt_joints = gt['h36m'][:, list(H36M_TO_J14)] - gt_pelvis
         errors = dict(
             mpjpe=mpjpe(pred_joints, gt_joints),
             pa_mpjpe=pa_mpjpe(pred_joints, gt_joints),
             # (pred - pred_pelvis) - (gt - gt_pelvis), with one pass over the vertices
-            pve=pve(pred_vertices - (pred_pelvis - gt_pelvis), gt_vertices))
-        return {k: torch.where(has_smpl, v * METRES_TO_MM, math.nan) for k, v in errors.items()}
+            pve=pve(pred_vertices - (pred_pelvis - gt_pelvis), gt['vertices']))
+        return {k: torch.where(gt['has_smpl'], v * METRES_TO_MM, math.nan)
+                for k, v in errors.items()}
 
     def _gt_mesh(self, betas: Tensor, pose: Tensor, gender: Tensor) -> Tuple[Tensor, Tensor]:
         """GT vertices (B, 6890, 3) posed by each sample's gender model, and their H36M joints
@@ -162,10 +190,9 @@ class SMPLMetric(BaseMetric):
             return vertices, output['joints']
         return vertices, self.neutral_model.regress_joints(vertices, None, 'h36m_17')
 
-    def _keypoint_3d_errors(self, preds: List[dict], gts: List[dict],
-                            device: torch.device) -> Dict[str, Tensor]:
-        """Human3.6M protocol: (B,) MPJPE and PA-MPJPE in mm over the visible LSP joints."""
-        pred_vertices = _stack(preds, 'vertices', 'pred_instances', device)
+    def _gt_h36m(self, gts: List[dict], device: torch.device) -> Dict[str, Tensor]:
+        """SPIN's 14 GT joints centred on the hips, ``joints (B, 14, 3)``, their ``visible``
+        mask and ``has_pelvis (B,)``."""
         gt_keypoints = _stack(gts, 'keypoints_3d', 'gt_instances', device)  # (B, 49, 3)
         gt_visible = _stack(gts, 'keypoints_3d_visible', 'gt_instances', device)
         if gt_keypoints.shape[1] != len(J49_TO_J24) + 25 or gt_visible.shape != \
@@ -178,16 +205,20 @@ class SMPLMetric(BaseMetric):
         visible_24 = gt_visible[:, list(J49_TO_J24)] > 0
         hips = list(J24_HIP_INDICES)
         gt_pelvis = gt_24[:, hips].mean(1, keepdim=True)
-        has_pelvis = visible_24[:, hips].all(1)
-        gt_joints = gt_24[:, list(J24_TO_J14)] - gt_pelvis
-        visible = visible_24[:, list(J24_TO_J14)]
+        return dict(joints=gt_24[:, list(J24_TO_J14)] - gt_pelvis,
+                    visible=visible_24[:, list(J24_TO_J14)],
+                    has_pelvis=visible_24[:, hips].all(1))
 
+    def _keypoint_3d_errors(self, pred_vertices: Tensor,
+                            gt: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """Human3.6M protocol: (B,) MPJPE and PA-MPJPE in mm over the visible LSP joints."""
         pred_h36m = self.neutral_model.regress_joints(pred_vertices, None, 'h36m_17')
         pred_joints = pred_h36m[:, list(H36M_TO_J14)] - pred_h36m[:, :1]
         return dict(
-            mpjpe=torch.where(has_pelvis, mpjpe(pred_joints, gt_joints, visible), math.nan) *
+            mpjpe=torch.where(gt['has_pelvis'],
+                              mpjpe(pred_joints, gt['joints'], gt['visible']), math.nan) *
             METRES_TO_MM,
-            pa_mpjpe=pa_mpjpe(pred_joints, gt_joints, visible) * METRES_TO_MM)
+            pa_mpjpe=pa_mpjpe(pred_joints, gt['joints'], gt['visible']) * METRES_TO_MM)
 
     @staticmethod
     def _keypoint_2d_errors(preds: List[dict], gts: List[dict], device: torch.device) -> Tensor:
@@ -213,21 +244,58 @@ class SMPLMetric(BaseMetric):
 
         Returns:
             dict: ``MPJPE``, ``PA-MPJPE``, ``PVE`` (mm) and ``kpt2d_err`` (px), each present when
-            at least one sample had it.
+            at least one sample had it; with test-time optimization also the same with
+            ``_init`` (before it), ``tto_loss`` / ``tto_loss_init`` and, when the steps were
+            recorded, ``<name>@k`` after step k.
         """
+        keys = list(dict.fromkeys(k for r in results for k in r))
         metrics, rows = {}, []
-        for key, (name, unit) in METRIC_NAMES.items():
+        for key in sorted(keys, key=_metric_order):
+            name, unit = _metric_name(key)
             values = np.array([r[key] for r in results if key in r], dtype=np.float64)
             values = values[np.isfinite(values)]
             if values.size == 0:
                 continue
             metrics[name] = float(values.mean())
-            rows.append(f'{name:<10} {metrics[name]:>10.2f} {unit:<3} {values.size:>8d}')
-        header = f'{"metric":<10} {"value":>10} {"":<3} {"samples":>8}'
+            value = f'{metrics[name]:>10.2f}' if unit else f'{metrics[name]:>10.4g}'
+            rows.append(f'{name:<16} {value} {unit:<3} {values.size:>8d}')
+        header = f'{"metric":<16} {"value":>10} {"":<3} {"samples":>8}'
         logger: MMLogger = MMLogger.get_current_instance()
         logger.info(f'SMPLMetric ({self.protocol}, {len(results)} samples):\n' +
                     '\n'.join([header] + rows))
         return metrics
+
+
+def _split_key(key: str) -> Tuple[str, str]:
+    """``'pa_mpjpe@3'`` -> ``('pa_mpjpe', '@3')``; ``'pve_init'`` -> ``('pve', '_init')``."""
+    if '@' in key:
+        base, step = key.split('@', 1)
+        return base, f'@{step}'
+    if key.endswith('_init') and key[:-len('_init')] in METRIC_NAMES:
+        return key[:-len('_init')], '_init'
+    return key, ''
+
+
+def _metric_name(key: str) -> Tuple[str, str]:
+    """The reported name and unit of a per-sample result key."""
+    base, suffix = _split_key(key)
+    name, unit = METRIC_NAMES.get(base, (base, ''))
+    return name + suffix, unit
+
+
+def _metric_order(key: str):
+    """Final errors first, then before TTO, the TTO losses, then step by step."""
+    base, suffix = _split_key(key)
+    names = list(METRIC_NAMES) + ['tto_loss_init', 'tto_loss']
+    rank = names.index(base) if base in names else len(names)
+    group = 0 if suffix == '' else 1 if suffix == '_init' else 2
+    step = int(suffix[1:]) if suffix.startswith('@') else -1
+    return (group, step, rank)
+
+
+def _has(container, key: str) -> bool:
+    """Whether a dict or a data sample holds ``key``."""
+    return key in container if isinstance(container, dict) else hasattr(container, key)
 
 
 def _get(container, key: str):

@@ -25,6 +25,12 @@ SPIN_24_NAMES = (
 
 SPIN_49_NAMES = tuple(f'op_{n}' for n in OPENPOSE_25_NAMES) + SPIN_24_NAMES
 
+# COCO's 17 keypoints, in COCO's order (also the order of mmpose's COCO top-down detectors).
+COCO_17_NAMES = (
+    'nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder', 'right_shoulder',
+    'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist', 'left_hip', 'right_hip',
+    'left_knee', 'right_knee', 'left_ankle', 'right_ankle')
+
 # The 17 joints of J_regressor_h36m (SPIN's file), in its order: with this order SPIN's
 # H36M_TO_J14 map below yields the LSP joints.
 H36M_17_NAMES = (
@@ -47,6 +53,19 @@ J49_TO_J24 = tuple(range(25, 49))  # SPIN's 24 ground-truth joints inside the 49
 J24_HIP_INDICES = (2, 3)
 
 
+def _slots_in_spin_49(names, prefix):
+    """Slot in SPIN_49_NAMES of each joint of ``names``, looked up as ``prefix + name``."""
+    return tuple(SPIN_49_NAMES.index(prefix + n) for n in names)
+
+
+# Detector outputs in the 49-joint set: the slot of each of their joints, so that
+# ``j49[J49_TO_X] = x`` writes a (n, ...) array of joint set X into a (49, ...) one and
+# ``j49[J49_TO_X]`` reads it back (as J49_TO_J24 for SPIN's ground truth). OpenPose fills
+# slots 0-24; COCO's 17 joints all exist in BODY_25 and go to the OpenPose slots of their names.
+J49_TO_OPENPOSE_25 = _slots_in_spin_49(OPENPOSE_25_NAMES, 'op_')
+J49_TO_COCO_17 = _slots_in_spin_49(COCO_17_NAMES, 'op_')
+
+
 def _flip_perm(names):
     """Index of each joint's mirror image (left <-> right) in ``names``."""
     def mirror(name):
@@ -62,6 +81,7 @@ OPENPOSE_25_FLIP_PERM = _flip_perm(OPENPOSE_25_NAMES)
 SPIN_24_FLIP_PERM = _flip_perm(SPIN_24_NAMES)
 SPIN_49_FLIP_PERM = _flip_perm(SPIN_49_NAMES)
 H36M_17_FLIP_PERM = _flip_perm(H36M_17_NAMES)
+COCO_17_FLIP_PERM = _flip_perm(COCO_17_NAMES)
 
 # The 45 joints smplx's SMPL outputs: the 24 SMPL joints, then joints picked at vertices
 # (smplx.vertex_ids['smplh']: face, feet, finger tips), in smplx's VertexJointSelector order.
