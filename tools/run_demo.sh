@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job on the embedded default, from nothing: set up, generate the procedural body
 # model, train CLIFF on the synthetic data, then test the untrained and the trained model on
-# held-out synthetic samples and print both.
+# held-out synthetic samples and print both; then test the trained model on the 'moderate'
+# shift with simulated 2D detections, without and with EFT-style test-time optimization, and
+# print both.
 #   bash tools/run_demo.sh [WORK_DIR] [train.py args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,3 +20,11 @@ CKPT=$(cat "$WORK_DIR/last_checkpoint")
 "$PY" tools/analysis_tools/compare_metrics.py \
   "$WORK_DIR"/test_untrained/*/test_metrics.json "$WORK_DIR"/test_trained/*/test_metrics.json \
   --names untrained trained
+
+EFT=configs/eft/eft_cliff_res18-tiny_synthetic-moderate-64x64.py
+"$PY" tools/test.py "$EFT" "$CKPT" --no-tto --work-dir "$WORK_DIR/test_moderate"
+"$PY" tools/test.py "$EFT" "$CKPT" --work-dir "$WORK_DIR/test_moderate_tto"
+echo "moderate shift, simulated detections:"
+"$PY" tools/analysis_tools/compare_metrics.py \
+  "$WORK_DIR"/test_moderate/*/test_metrics.json "$WORK_DIR"/test_moderate_tto/*/test_metrics.json \
+  --names regression EFT-style-TTO

@@ -85,3 +85,29 @@ def test_hrnet_config_backbone_and_neck_feed_the_head():
     with torch.no_grad():
         feats = neck(backbone(torch.zeros(1, 3, 64, 64)))
     assert feats[-1].shape == (1, cfg.model.head.in_channels, 16, 16)
+
+
+def test_eft_config_tests_with_openpose_detections(tmp_path, random_smpl_dir):
+    """The EFT config as written (a small backbone, fake 3DPW files): TTO runs on the OpenPose
+    detections and the metrics before, after and at every step are reported."""
+    data_root = tmp_path / 'data'
+    os.makedirs(data_root / 'dataset_extras')
+    write_fake_data(str(data_root))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'eft', 'eft_cliff_res50_mixed-256x192.py'))
+    assert cfg.test_dataloader.dataset.det_keypoints == 'openpose'
+    assert cfg.model.test_cfg.tto.params == 'all'
+    cfg = Config(replace_prefix(cfg.to_dict(), 'data/body_models/smpl', str(random_smpl_dir)))
+    cfg = Config(replace_prefix(cfg.to_dict(), 'data/', str(data_root) + '/'))
+    cfg.model.backbone = dict(type='ResNet', depth=18, base_channels=8, stem_channels=8)
+    cfg.model.head.in_channels = 64
+    cfg.model.head.hidden_dims = (32, 32)
+    cfg.model.test_cfg.tto.steps = 2
+    cfg.test_dataloader.update(batch_size=6, num_workers=0, persistent_workers=False)
+    cfg.work_dir = str(tmp_path / 'work')
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    for name in ('MPJPE', 'PA-MPJPE', 'PVE', 'MPJPE_init', 'PA-MPJPE@0', 'PA-MPJPE@2',
+                 'tto_loss', 'tto_loss_init'):
+        assert f'3dpw/{name}' in metrics, name
+    assert metrics['3dpw/MPJPE@0'] == metrics['3dpw/MPJPE_init']
+    assert metrics['3dpw/MPJPE@2'] == pytest.approx(metrics['3dpw/MPJPE'])

@@ -88,12 +88,58 @@ def test_a_sample_alone_and_in_a_batch_of_33_get_the_same_result(model, batch):
         assert moved.abs().max() > 1e-4, cfg  # TTO did something
 
 
-def test_low_rank_sgd_equals_per_sample_copies(model, batch):
-    cfg = dict(optimizer='sgd', lr=2e-2, steps=10, early_stop_tol=0., select='last')
+@pytest.mark.parametrize('tol', [0., 1e-3])
+def test_low_rank_sgd_equals_per_sample_copies(model, batch, tol):
+    cfg = dict(optimizer='sgd', lr=2e-2, steps=10, early_stop_tol=tol, select='last')
     lowrank = run(model, batch, idx=list(range(6)), per_sample='lowrank', **cfg)
     copies = run(model, batch, idx=list(range(6)), per_sample='copies', **cfg)
     torch.testing.assert_close(field(lowrank, 'vertices'), field(copies, 'vertices'),
                                atol=1e-5, rtol=0)
+    assert field(lowrank, 'tto_steps').tolist() == field(copies, 'tto_steps').tolist()
+    if tol:  # some samples stop early, others run every step
+        steps = field(copies, 'tto_steps').tolist()
+        assert min(steps) < 10 and max(steps) == 10, steps
+
+
+def test_low_rank_with_a_loss_that_ignores_some_outputs(model, batch):
+    """Only the camera prior: the last pose / shape decoders reach no loss (no gradient)."""
+    loss = dict(type='TestTimeLoss', keypoints_2d=None, camera_prior=dict(
+        type='CameraPriorLoss', loss_weight=1.0))
+    lowrank = run(model, batch, idx=[0, 1], optimizer='sgd', lr=1e-2, steps=3, loss=loss,
+                  early_stop_tol=0., select='last')
+    copies = run(model, batch, idx=[0, 1], optimizer='sgd', lr=1e-2, steps=3, loss=loss,
+                 early_stop_tol=0., select='last', per_sample='copies')
+    torch.testing.assert_close(field(lowrank, 'vertices'), field(copies, 'vertices'),
+                               atol=1e-5, rtol=0)
+
+
+def test_early_stopping_is_per_phase(model, batch):
+    """A sample that stalls in a first phase (a tiny SGD step) still takes the second."""
+    out = run(model, batch, idx=[0, 1], early_stop_tol=2e-5,
+              phases=[dict(steps=3, optimizer='sgd', lr=1e-9),
+                      dict(steps=4, optimizer='adam', lr=1e-3)])
+    assert all(s >= 1 + 4 for s in field(out, 'tto_steps').tolist())
+    assert (field(out, 'tto_loss') < field(out, 'tto_loss_init')).all()
+
+
+def test_head_and_neck_with_a_neck_that_has_parameters(procedural_body_dir, batch):
+    torch.manual_seed(0)
+    with_neck = MODELS.build(dict(
+        type='HMREstimator',
+        backbone=dict(type='ResNet', depth=18, base_channels=8, stem_channels=8),
+        neck=dict(type='FPN', in_channels=[64], out_channels=16, num_outs=1),
+        head=dict(type='CLIFFHead', in_channels=16, hidden_dims=(32, ), n_iter=2,
+                  body_model=dict(type='SMPL', model_path=procedural_body_dir,
+                                  joint_set='spin_49')))).eval()
+    before = {k: v.clone() for k, v in with_neck.state_dict().items()}
+    cfg = dict(optimizer='adam', lr=1e-3, steps=3, params='head+neck', early_stop_tol=0.)
+    full = run(with_neck, batch, idx=[0, 1, 2], **cfg)
+    alone = run(with_neck, batch, idx=[1], **cfg)
+    torch.testing.assert_close(field(full, 'vertices')[1:2], field(alone, 'vertices'),
+                               atol=1e-5, rtol=0)
+    head_only = run(with_neck, batch, idx=[1], **dict(cfg, params='head'))
+    assert (field(alone, 'vertices') - field(head_only, 'vertices')).abs().max() > 1e-6
+    assert all(torch.equal(before[k], v) for k, v in with_neck.state_dict().items())
 
 
 @pytest.mark.parametrize('optimizer', ['adam', 'sgd'])

@@ -245,8 +245,8 @@ class SMPLMetric(BaseMetric):
         Returns:
             dict: ``MPJPE``, ``PA-MPJPE``, ``PVE`` (mm) and ``kpt2d_err`` (px), each present when
             at least one sample had it; with test-time optimization also the same with
-            ``_init`` (before it), ``tto_loss`` / ``tto_loss_init`` and, when the steps were
-            recorded, ``<name>@k`` after step k.
+            ``_init`` (before it), ``tto_loss_init`` / ``tto_loss`` and, when the steps were
+            recorded, the 3D errors after step k, ``MPJPE@k`` etc.
         """
         keys = list(dict.fromkeys(k for r in results for k in r))
         metrics, rows = {}, []
@@ -288,7 +288,10 @@ def _metric_order(key: str):
     base, suffix = _split_key(key)
     names = list(METRIC_NAMES) + ['tto_loss_init', 'tto_loss']
     rank = names.index(base) if base in names else len(names)
-    group = 0 if suffix == '' else 1 if suffix == '_init' else 2
+    if base.startswith('tto_loss'):
+        group = 2
+    else:
+        group = 0 if suffix == '' else 1 if suffix == '_init' else 3
     step = int(suffix[1:]) if suffix.startswith('@') else -1
     return (group, step, rank)
 

@@ -1,11 +1,12 @@
-"""Elementwise optimizers over per-sample parameter tensors ``(B, ...)``, with a per-sample mask.
+"""Optimizers over per-sample parameter tensors ``(B, ...)``, with samples that stop early.
 
-SGD and Adam act on each element alone, so stepping a stacked ``(B, ...)`` tensor is exactly
-stepping B separate copies with B optimizers (``torch.optim.SGD`` / ``Adam``, same defaults).
-A sample that stopped early (``active`` False) keeps its parameters and its Adam moments.
+SGD and Adam act on each element alone, so ``torch.optim.SGD`` / ``Adam`` stepping a stacked
+``(B, ...)`` tensor is exactly B optimizers stepping B separate copies (the same step count for
+all). A sample that stops early (``active`` False) must keep its parameters: its gradients are
+zeroed from then on and, for Adam, its first moment is zeroed once when it stops, so that every
+later update ``m / (sqrt(v) + eps)`` of it is exactly 0.
 """
-import math
-from typing import List, Sequence
+from typing import Sequence
 
 import torch
 from torch import Tensor
@@ -14,7 +15,7 @@ OPTIMIZERS = ('sgd', 'adam')
 
 
 class PerSampleOptimizer:
-    """SGD or Adam on per-sample tensors.
+    """SGD or Adam (torch.optim's, multi-tensor) on per-sample tensors.
 
     Args:
         tensors (Sequence[Tensor]): leaf tensors whose first dimension is the sample.
@@ -30,12 +31,14 @@ class PerSampleOptimizer:
             raise ValueError(f'optimizer must be one of {OPTIMIZERS}, got {optimizer!r}')
         if not lr > 0:
             raise ValueError(f'lr must be > 0, got {lr}')
-        self.tensors: List[Tensor] = list(tensors)
-        self.optimizer, self.lr, self.betas, self.eps = optimizer, lr, tuple(betas), eps
-        self.step_count = 0
-        if optimizer == 'adam':
-            self.exp_avg = [torch.zeros_like(t) for t in self.tensors]
-            self.exp_avg_sq = [torch.zeros_like(t) for t in self.tensors]
+        self.tensors = list(tensors)
+        self.optimizer = optimizer
+        if optimizer == 'sgd':
+            self.optim = torch.optim.SGD(self.tensors, lr=lr, foreach=True)
+        else:
+            self.optim = torch.optim.Adam(self.tensors, lr=lr, betas=tuple(betas), eps=eps,
+                                          foreach=True)
+        self._active = None
 
     @torch.no_grad()
     def step(self, grads: Sequence[Tensor], active: Tensor) -> None:
@@ -44,20 +47,21 @@ class PerSampleOptimizer:
         Args:
             grads (Sequence[Tensor]): gradients of the summed per-sample losses, like
                 ``tensors``.
-            active (Tensor): ``(B,)`` bool.
+            active (Tensor): ``(B,)`` bool; a sample once inactive stays so.
         """
-        self.step_count += 1
-        for i, (p, g) in enumerate(zip(self.tensors, grads)):
-            mask = active.reshape((-1, ) + (1, ) * (p.dim() - 1)).to(p.dtype)
-            if self.optimizer == 'sgd':
-                p.sub_(self.lr * mask * g)
-                continue
-            beta1, beta2 = self.betas
-            m, v = self.exp_avg[i], self.exp_avg_sq[i]
-            m.copy_(torch.lerp(m, g, (1 - beta1) * mask))
-            v.copy_(torch.lerp(v, g * g, (1 - beta2) * mask))
-            # torch.optim.Adam's bias correction
-            correction1 = 1 - beta1 ** self.step_count
-            correction2 = math.sqrt(1 - beta2 ** self.step_count)
-            update = (m / correction1) / (v.sqrt() / correction2 + self.eps)
-            p.sub_(self.lr * mask * update)
+        stopped = None if self._active is None else self._active & ~active
+        all_active = bool(active.all())
+        for p, g in zip(self.tensors, grads):
+            if not all_active:  # where, not a product: a NaN gradient of a stopped sample
+                g = torch.where(active.reshape((-1, ) + (1, ) * (g.dim() - 1)), g,
+                                g.new_zeros(()))
+            p.grad = g
+        if stopped is not None and bool(stopped.any()) and self.optimizer == 'adam':
+            for p in self.tensors:
+                state = self.optim.state.get(p)
+                if state:
+                    state['exp_avg'][stopped] = 0
+        self.optim.step()
+        for p in self.tensors:
+            p.grad = None
+        self._active = active.clone()

@@ -7,8 +7,8 @@ Three forms, all batched (no Python loop over samples), all starting from the mo
   ``(B, out, in)`` and ``(B, out)``, applied by a batched matmul. Any elementwise optimizer
   (SGD, Adam) steps them exactly as one optimizer per sample would.
 * :class:`PerSampleLinearLowRank`: plain SGD only. A gradient step on a linear layer
-  ``y = W x + b`` applied at inputs ``x_t`` (the regressor applies each layer once per
-  iteration) changes sample i's weight by ``-lr sum_t delta_it x_it^T``, a sum of rank-1
+  ``y = W x + b`` applied at inputs ``x_t`` (t over every application in a forward pass: the
+  regressor applies each layer once per iteration) changes sample i's weight by ``-lr sum_t delta_it x_it^T``, a sum of rank-1
   terms, with ``delta_it = dL_i / dy_it``. So after k steps sample i's layer is
   ``W + U_i^T V_i`` with ``U_i = -lr [delta]`` and ``V_i = [x]`` stacked: applying it costs
   ``r (in + out)`` per sample instead of ``in x out``, and no weight is ever copied.
@@ -129,12 +129,16 @@ class PerSampleLinearLowRank(_PerSampleLinear):
         if not self._records:
             raise RuntimeError('sgd_step needs a forward pass through the per-sample layers')
         outputs = [y for _, _, y in self._records]
-        deltas = torch.autograd.grad(loss_sum, outputs)
-        scale = -lr * active.to(outputs[0].dtype)[:, None]
+        # a layer output the loss does not reach has no gradient (None): no update from it
+        deltas = torch.autograd.grad(loss_sum, outputs, allow_unused=True)
         new_u: Dict[int, list] = {}
         new_v: Dict[int, list] = {}
         for (i, x, _), delta in zip(self._records, deltas):
-            new_u.setdefault(i, []).append(scale * delta)
+            if delta is None:
+                continue
+            # where, not a product: a stopped sample with a NaN gradient keeps its layer
+            new_u.setdefault(i, []).append(
+                torch.where(active[:, None], -lr * delta, delta.new_zeros(())))
             new_v.setdefault(i, []).append(x)
         for i in new_u:
             u, v = torch.stack(new_u[i], 1), torch.stack(new_v[i], 1)  # (B, t, out), (B, t, in)
@@ -185,17 +189,29 @@ class PerSampleModule:
         """The per-sample leaf tensors to optimise."""
         return list(self.params.values())
 
-    def __call__(self, x: Tensor):
-        """Apply sample i's module to ``x[i]``; ``x (B, ...)``, outputs with a leading ``B``."""
-        if x.shape[0] != self.batch_size:
+    def __call__(self, x):
+        """Apply sample i's module to sample i of ``x``: a tensor ``(B, ...)`` (a backbone's
+        input) or a tuple / list of them (a neck's feature maps); outputs with a leading ``B``."""
+        sizes = {t.shape[0] for t in _tensors(x)}
+        if sizes != {self.batch_size}:
             raise ValueError(f'per-sample parameters hold {self.batch_size} samples, the input '
-                             f'has {x.shape[0]}')
+                             f'has batch sizes {sorted(sizes)}')
 
         def one(params, sample):
             return _drop_batch(functional_call(self.module, (params, self.buffers),
-                                               (sample[None], )))
+                                               (_add_batch(sample), )))
 
         return vmap(one)(self.params, x)
+
+
+def _tensors(x) -> List[Tensor]:
+    """The tensors of a tensor or of nested tuples / lists of them."""
+    return [x] if isinstance(x, Tensor) else [t for item in x for t in _tensors(item)]
+
+
+def _add_batch(x):
+    """Give a tensor (or tuples / lists of them) a batch of one."""
+    return x[None] if isinstance(x, Tensor) else type(x)(_add_batch(item) for item in x)
 
 
 def _drop_batch(out):

@@ -56,8 +56,8 @@ class TestTimeOptimizer(nn.Module):
     much faster on CPU, the same result).
 
     Each iterate is scored by the selection loss (the last phase's loss unless ``select_loss``
-    is given); a sample stops early when its loss changes by less than ``early_stop_tol``
-    between two iterates; ``select='best'`` returns each sample's iterate of lowest selection
+    is given); a sample stops early in a phase when its loss changes by less than
+    ``early_stop_tol`` between two iterates (it takes the next phase, if any); ``select='best'`` returns each sample's iterate of lowest selection
     loss (never worse than its start by its own objective), ``'last'`` its last (EFT).
 
     Args:
@@ -232,20 +232,25 @@ class TestTimeOptimizer(nn.Module):
 
     def _optimise(self, forward, trainable, head_state, det, pseudo, batch) -> TTOResult:
         select_loss = self.select_loss or self.phases[-1]['loss']
-        active = torch.ones(batch, dtype=torch.bool, device=det['score'].device)
-        num_steps = torch.zeros(batch, dtype=torch.long, device=active.device)
+        device = det['score'].device
+        num_steps = torch.zeros(batch, dtype=torch.long, device=device)
         init = best = best_loss = loss_init = None
         records = []
         for index, phase in enumerate(self.phases):
             optim = None if self.lowrank else PerSampleOptimizer(
                 trainable(phase['params']), phase['optimizer'], phase['lr'], self.betas,
                 self.eps)
+            # early stopping is per phase: a sample that stalled on one objective (or set of
+            # parameters) still takes the next phase
+            active = torch.ones(batch, dtype=torch.bool, device=device)
             previous = None
             for k in range(phase['steps'] + 1):
-                pred = forward()
-                if init is None:
-                    init = {key: v.detach() for key, v in pred.items()}
-                losses = phase['loss'](pred, det, init, pseudo)['loss']
+                # the last iterate of a phase is only scored: no graph
+                with torch.set_grad_enabled(k < phase['steps']):
+                    pred = forward()
+                    if init is None:
+                        init = {key: v.detach() for key, v in pred.items()}
+                    losses = phase['loss'](pred, det, init, pseudo)['loss']
                 with torch.no_grad():
                     score = losses.detach() if select_loss is phase['loss'] else \
                         select_loss(pred, det, init, pseudo)['loss'].detach()
