@@ -118,3 +118,23 @@ def test_two_nodes_simulated_on_localhost(tmp_path):
     for node, out in zip(nodes, outputs):
         assert node.returncode == 0, out[-5000:]
     assert_identical_on_every_rank(work_dir, 2)
+
+
+def test_tto_single_process_and_two_processes_agree(tmp_path):
+    """tools/test.py with per-sample TTO, one process and two (dist_test.sh, gloo): each sample's
+    TTO is its own, so every metric, before, after and at every step, is the same."""
+    config = osp.join(ROOT, 'tests', 'data', 'cliff_synthetic_tiny_tto.py')
+    single, dist = str(tmp_path / 'single'), str(tmp_path / 'dist')
+    run([sys.executable, 'tools/test.py', config, 'none', '--work-dir', single])
+    run(['bash', 'tools/dist_test.sh', config, 'none', '2', '--work-dir', dist],
+        env=dict(PYTHON=sys.executable, PORT=str(free_port())), timeout=600)
+    (one, ) = glob.glob(osp.join(single, '*', 'test_metrics.json'))
+    (two, ) = glob.glob(osp.join(dist, '*', 'test_metrics.json'))
+    one, two = json.load(open(one)), json.load(open(two))
+    for key in ('3dpw/MPJPE', '3dpw/MPJPE_init', '3dpw/PA-MPJPE@3', '3dpw/tto_loss'):
+        assert key in one, sorted(one)
+    assert one.keys() == two.keys()
+    for key, value in one.items():
+        if isinstance(value, float):
+            assert two[key] == pytest.approx(value, rel=1e-5, abs=1e-6), key
+    assert one['3dpw/tto_loss'] < one['3dpw/tto_loss_init']
