@@ -262,3 +262,27 @@ def test_reads_procedural_body_model():
     assert out['joints'].shape == (3, 49, 3) and torch.isfinite(out['vertices']).all()
     lsp = model.models['neutral'].regress_joints(out['vertices'], out['smpl_joints'], 'lsp_14')
     assert lsp.shape == (3, 14, 3)
+
+
+@pytest.mark.parametrize('joint_set', ['spin_49', 'h36m_17', 'lsp_14', 'smpl_24'])
+def test_joints_without_the_mesh_equal_the_full_model(random_smpl_dir, joint_set):
+    """vertices=False skins only the vertices the joints read: the same joints and gradients
+    (the random model is asymmetric, its regressors dense over 20 vertices a joint). Within
+    1e-6: smplx builds the joints' rigid transforms in its construction dtype, float32."""
+    model = SMPL(random_smpl_dir, joint_set=joint_set).double()
+    g = torch.Generator().manual_seed(4)
+    betas = torch.randn(3, 10, generator=g, dtype=torch.float64, requires_grad=True)
+    pose = (0.5 * torch.randn(3, 72, generator=g, dtype=torch.float64)).requires_grad_()
+    transl = torch.randn(3, 3, generator=g, dtype=torch.float64)
+    full = model(betas, pose, transl)
+    part = model(betas, pose, transl, vertices=False)
+    assert 'vertices' not in part
+    for key in ('joints', 'smpl_joints'):
+        torch.testing.assert_close(part[key], full[key], atol=1e-6, rtol=0)
+    weights = torch.randn(full['joints'].shape, generator=g, dtype=torch.float64)
+    grads_full = torch.autograd.grad((full['joints'] * weights).sum(), (betas, pose))
+    grads_part = torch.autograd.grad((part['joints'] * weights).sum(), (betas, pose))
+    for a, b in zip(grads_full, grads_part):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-6)
+    if joint_set != 'smpl_24':  # far fewer vertices than the mesh
+        assert 0 < len(model._joint_vertex_ids()) < model.num_vertices / 4

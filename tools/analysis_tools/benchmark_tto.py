@@ -118,19 +118,19 @@ def loop(model, inputs, samples, optimizer, params, lr, steps, shared=None):
             tuned = list(net.parameters())
         opt = (torch.optim.Adam if optimizer == 'adam' else torch.optim.SGD)(tuned, lr=lr)
 
-        def forward():
+        def forward(vertices=False):  # as TTO: the loss needs the joints, not the mesh
             if params == 'head':
                 feats = tuple(f[i:i + 1] for f in shared)
-                return net.decode_smpl(net.regress(feats, one), one)
+                return net.decode_smpl(net.regress(feats, one), one, vertices=vertices)
             feats = net.extract_feat(inputs[i:i + 1])
-            return net.head.decode_smpl(net.head.regress(feats, one), one)
+            return net.head.decode_smpl(net.head.regress(feats, one), one, vertices=vertices)
 
         for _ in range(steps):
             opt.zero_grad()
             loss_fn(forward(), det)['loss'].sum().backward()
             opt.step()
         with torch.no_grad():
-            out.append(forward()['vertices'])
+            out.append(forward(vertices=True)['vertices'])
     return torch.cat(out)
 
 

@@ -13,6 +13,7 @@ from torch import Tensor, nn
 from mmhmr.registry import MODELS
 from ..utils.rotation import axis_angle_to_matrix
 from .joint_sets import H36M_TO_J14, SMPL_54_TO_SPIN_49
+from .subset_lbs import skin_vertex_subset, subset_skinning_arrays
 from .model_files import (GENDERS, NUM_JOINTS, load_joint_regressor, load_smpl_model,
                           resolve_model_file)
 
@@ -159,8 +160,8 @@ class SMPL(nn.Module):
         """Number of joints of ``self.joint_set``."""
         return JOINT_SET_SIZES[self.joint_set]
 
-    def forward(self, betas: Tensor, pose: Tensor,
-                transl: Optional[Tensor] = None) -> Dict[str, Tensor]:
+    def forward(self, betas: Tensor, pose: Tensor, transl: Optional[Tensor] = None,
+                vertices: bool = True) -> Dict[str, Tensor]:
         """Pose and shape the body.
 
         Args:
@@ -168,10 +169,13 @@ class SMPL(nn.Module):
             pose (Tensor): ``(B, 24, 3, 3)`` rotation matrices or axis-angle ``(B, 72)`` /
                 ``(B, 24, 3)``, global orientation first.
             transl (Tensor, optional): ``(B, 3)`` added to vertices and joints.
+            vertices (bool): False skins only the vertices the joints need
+                (``subset_lbs.py``; the same joints, several times faster) and returns no
+                ``vertices``. Defaults to True.
 
         Returns:
-            dict: ``vertices (B, 6890, 3)``, ``smpl_joints (B, 24, 3)`` and
-            ``joints (B, J, 3)`` of ``self.joint_set``.
+            dict: ``vertices (B, 6890, 3)`` (unless ``vertices=False``), ``smpl_joints
+            (B, 24, 3)`` and ``joints (B, J, 3)`` of ``self.joint_set``.
         """
         rotmat = pose_to_rotmat(pose)
         batch_size = rotmat.shape[0]
@@ -180,6 +184,8 @@ class SMPL(nn.Module):
                              f'batch {batch_size}, got {tuple(betas.shape)}')
         if transl is not None and tuple(transl.shape) != (batch_size, 3):
             raise ValueError(f'transl must be ({batch_size}, 3), got {tuple(transl.shape)}')
+        if not vertices:
+            return self._joints_only(betas, rotmat, transl)
         output = self.body_model(
             betas=betas,
             global_orient=rotmat[:, :1],
@@ -191,13 +197,44 @@ class SMPL(nn.Module):
         joints = self.regress_joints(vertices, smpl_joints, self.joint_set)
         return dict(vertices=vertices, smpl_joints=smpl_joints, joints=joints)
 
-    def regress_joints(self, vertices: Tensor, smpl_joints: Tensor, joint_set: str) -> Tensor:
+    def _joints_only(self, betas: Tensor, rotmat: Tensor,
+                     transl: Optional[Tensor]) -> Dict[str, Tensor]:
+        """``smpl_joints`` and ``joints`` from the skinned vertices the joint set reads."""
+        key = (self.joint_set, betas.dtype, betas.device)
+        if getattr(self, '_subset_key', None) != key:
+            ids = self._joint_vertex_ids().to(betas.device)
+            arrays = subset_skinning_arrays(self.body_model, ids)
+            self._subset = (ids, {k: v.to(betas.dtype) for k, v in arrays.items()})
+            self._subset_key = key
+        ids, arrays = self._subset
+        out = skin_vertex_subset(arrays, self.body_model.parents, betas, rotmat)
+        joints = self.regress_joints(out['vertices'], out['smpl_joints'], self.joint_set,
+                                     vertex_ids=ids)
+        smpl_joints = out['smpl_joints']
+        if transl is not None:
+            joints, smpl_joints = joints + transl[:, None], smpl_joints + transl[:, None]
+        return dict(smpl_joints=smpl_joints, joints=joints)
+
+    def _joint_vertex_ids(self) -> Tensor:
+        """``(S,)`` the vertices that ``self.joint_set``'s joints are regressed from."""
+        used = torch.zeros(self.num_vertices, dtype=torch.bool)
+        if self.joint_set == 'spin_49':
+            used[self.body_model.vertex_joint_selector.extra_joints_idxs.cpu()] = True
+            used |= (self.J_regressor_extra.cpu() != 0).any(0)
+        elif self.joint_set in ('h36m_17', 'lsp_14'):
+            used |= (self.J_regressor_h36m.cpu() != 0).any(0)
+        return used.nonzero()[:, 0]
+
+    def regress_joints(self, vertices: Tensor, smpl_joints: Tensor, joint_set: str,
+                       vertex_ids: Optional[Tensor] = None) -> Tensor:
         """Joints of ``joint_set`` from posed vertices and SMPL joints.
 
         Args:
-            vertices (Tensor): ``(B, 6890, 3)``.
+            vertices (Tensor): ``(B, 6890, 3)``, or ``(B, S, 3)`` the vertices ``vertex_ids``.
             smpl_joints (Tensor): ``(B, 24, 3)``.
             joint_set (str): 'smpl_24', 'spin_49', 'h36m_17' or 'lsp_14'.
+            vertex_ids (Tensor, optional): ``(S,)`` which vertices ``vertices`` holds; they must
+                include every vertex the joint set reads.
 
         Returns:
             Tensor: ``(B, J, 3)``.
@@ -205,13 +242,29 @@ class SMPL(nn.Module):
         self._check_joint_set(joint_set)
         if joint_set == 'smpl_24':
             return smpl_joints
+        column = None
+        if vertex_ids is not None:  # position of each vertex in `vertices`, -1 if absent
+            column = torch.full((self.num_vertices, ), -1, dtype=torch.long,
+                                device=vertex_ids.device)
+            column[vertex_ids] = torch.arange(len(vertex_ids), device=vertex_ids.device)
+
+        def regress(regressor):
+            regressor = regressor.to(vertices.dtype)
+            if column is not None:
+                regressor = regressor[:, vertex_ids]
+            return torch.einsum('jv,bvc->bjc', regressor, vertices)
+
         if joint_set == 'spin_49':
             # smplx's 45 joints (24 + picked at vertices) and SPIN's 9 extra -> 54, then by name
-            joints_45 = self.body_model.vertex_joint_selector(vertices, smpl_joints)
-            extra = torch.einsum('jv,bvc->bjc', self.J_regressor_extra.to(vertices.dtype),
-                                 vertices)
+            picked = self.body_model.vertex_joint_selector.extra_joints_idxs.long()
+            if column is not None:
+                picked = column[picked]
+                if bool((picked < 0).any()):
+                    raise ValueError('vertex_ids lack vertices that the spin_49 joints read')
+            joints_45 = torch.cat([smpl_joints, vertices[:, picked]], dim=1)
+            extra = regress(self.J_regressor_extra)
             return torch.cat([joints_45, extra], dim=1)[:, list(SMPL_54_TO_SPIN_49)]
-        h36m = torch.einsum('jv,bvc->bjc', self.J_regressor_h36m.to(vertices.dtype), vertices)
+        h36m = regress(self.J_regressor_h36m)
         return h36m if joint_set == 'h36m_17' else h36m[:, list(H36M_TO_J14)]
 
 

@@ -149,12 +149,15 @@ class CLIFFHead(BaseHead):
         bbox_info = gather_instances(data_samples, 'bbox_info', feats[self.feature_index])
         return self.forward(feats, bbox_info, linear=linear)
 
-    def decode_smpl(self, params: Dict[str, Tensor], data_samples: Sequence) -> Dict[str, Tensor]:
+    def decode_smpl(self, params: Dict[str, Tensor], data_samples: Sequence,
+                    vertices: bool = True) -> Dict[str, Tensor]:
         """Body model, full-image camera and projection for regressed parameters.
 
         Args:
             params (dict): output of :meth:`forward`.
             data_samples (list[PoseDataSample]): the batch (box, focal length, image size).
+            vertices (bool): False leaves out ``vertices`` and skins only the vertices the
+                joints need (test-time optimization's steps). Defaults to True.
 
         Returns:
             dict: ``smpl_pose (B, 24, 3, 3)``, ``smpl_betas (B, 10)``, ``pred_cam (B, 3)``,
@@ -163,22 +166,24 @@ class CLIFFHead(BaseHead):
             (B, K, 2)`` (box-normalised).
         """
         rotmat = rot6d_to_matrix(params['pose_6d'].reshape(-1, 24, 6))
-        body = self.body_model(betas=params['betas'], pose=rotmat)
+        body = self.body_model(betas=params['betas'], pose=rotmat, vertices=vertices)
         center = gather_instances(data_samples, 'bbox_center', params['pred_cam'])
         size = gather_instances(data_samples, 'bbox_size', params['pred_cam'])
         focal = gather_instances(data_samples, 'focal_length', params['pred_cam'])
         img_size = image_sizes(data_samples, like=center)
         cam_transl = cam_crop_to_full(params['pred_cam'], center, size, img_size, focal)
         kp2d = perspective_projection(body['joints'], cam_transl, focal, img_size / 2)
-        return dict(
+        out = dict(
             smpl_pose=rotmat,
             smpl_betas=params['betas'],
             pred_cam=params['pred_cam'],
             cam_transl=cam_transl,
-            vertices=body['vertices'],
             keypoints_3d=body['joints'],
             keypoints_2d=kp2d,
             keypoints_2d_crop=full_to_crop_normalized(kp2d, center, size))
+        if vertices:
+            out['vertices'] = body['vertices']
+        return out
 
     def predict(self, feats: Tuple[Tensor], batch_data_samples: OptSampleList,
                 test_cfg: ConfigType = {}) -> Sequence[InstanceData]:

@@ -211,12 +211,17 @@ class TestTimeOptimizer(nn.Module):
             with torch.no_grad():
                 shared['backbone'] = model.backbone(inputs)
 
+        # the mesh is skinned at every step only if a loss term reads it; otherwise the joints'
+        # vertices are enough, and the mesh is made for the iterates that are kept
+        need_vertices = pseudo is not None and any(
+            'pseudo_vertices' in p['loss'].terms for p in self.phases)
+
         def forward() -> Dict[str, Tensor]:
             feats = shared['backbone'] if backbone_state is None else backbone_state(inputs)
             if with_neck:
                 feats = model.neck(feats) if neck_state is None else neck_state(feats)
             params = head.regress(feats, data_samples, linear=head_state)
-            return head.decode_smpl(params, data_samples)
+            return head.decode_smpl(params, data_samples, vertices=need_vertices)
 
         def trainable(params: str) -> List[Tensor]:
             if self.lowrank:
@@ -228,9 +233,15 @@ class TestTimeOptimizer(nn.Module):
                 tensors += backbone_state.tensors()
             return tensors
 
-        return self._optimise(forward, trainable, head_state, det, pseudo, batch)
+        result = self._optimise(forward, trainable, head_state, det, pseudo, batch,
+                                lambda pred: _mesh(head, pred))
+        for pred in (result.final, result.init):
+            if 'vertices' not in pred:
+                pred['vertices'] = _mesh(head, pred)
+        return result
 
-    def _optimise(self, forward, trainable, head_state, det, pseudo, batch) -> TTOResult:
+    def _optimise(self, forward, trainable, head_state, det, pseudo, batch,
+                  mesh) -> TTOResult:
         select_loss = self.select_loss or self.phases[-1]['loss']
         device = det['score'].device
         num_steps = torch.zeros(batch, dtype=torch.long, device=device)
@@ -266,7 +277,8 @@ class TestTimeOptimizer(nn.Module):
                                 for key in best}
                         best_loss = torch.where(better, score, best_loss)
                     if self.record_steps and (index == 0 or k > 0):
-                        records.append((pred['vertices'].detach(), score))
+                        records.append((pred['vertices'].detach() if 'vertices' in pred
+                                        else mesh(pred), score))
                     if previous is not None and self.early_stop_tol > 0:
                         active &= (score - previous).abs() >= self.early_stop_tol
                     previous = score
@@ -290,6 +302,13 @@ class TestTimeOptimizer(nn.Module):
                          loss=torch.stack([r[1] for r in records], 1))
         return TTOResult(final=best, init=init, loss_init=loss_init, loss_final=best_loss,
                          num_steps=num_steps, steps=steps)
+
+
+@torch.no_grad()
+def _mesh(head, pred: Dict[str, Tensor]) -> Tensor:
+    """``(B, V, 3)`` vertices of decoded predictions that were decoded without them."""
+    return head.body_model(betas=pred['smpl_betas'].detach(),
+                           pose=pred['smpl_pose'].detach())['vertices']
 
 
 def _where(mask: Tensor, a: Tensor, b: Tensor) -> Tensor:
