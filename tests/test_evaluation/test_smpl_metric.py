@@ -340,3 +340,9 @@ def test_tto_results_before_after_and_per_step(metric_3dpw, posed, h36m_regresso
     # the per-step vertices are not kept: results hold one float per metric and step
     assert all(isinstance(v, float) for v in metric.results[0].values())
     assert list(metrics)[:3] == ['MPJPE', 'PA-MPJPE', 'PVE']
+    assert metrics['oracle_det_keypoints'] == 0.  # no source recorded: not the GT oracle
+    # TTO on the ground-truth 2D joints is flagged in the metrics
+    sample['det_keypoints_source'] = 'gt (oracle)'
+    metric = fresh(metric_3dpw)
+    metric.process([], [sample])
+    assert metric.compute_metrics(metric.results)['oracle_det_keypoints'] == 1.

@@ -125,6 +125,11 @@ class SMPLMetric(BaseMetric):
         for key in ('tto_loss', 'tto_loss_init'):
             if key in preds[0]:
                 errors[key] = _stack(preds, key, 'pred_instances', device).reshape(-1)
+        if 'tto_loss' in preds[0]:
+            # TTO on ground-truth 2D keypoints is an oracle: the metrics say so
+            sources = [str(_meta(sample, 'det_keypoints_source')) for sample in data_samples]
+            errors['oracle_det_keypoints'] = torch.tensor(
+                [float('oracle' in source) for source in sources], device=device)
         if 'vertices_steps' in preds[0]:
             # errors after every TTO step, computed here and dropped (results stay small)
             steps = _stack(preds, 'vertices_steps', 'pred_instances', device)  # (B, S+1, V, 3)
@@ -245,8 +250,10 @@ class SMPLMetric(BaseMetric):
         Returns:
             dict: ``MPJPE``, ``PA-MPJPE``, ``PVE`` (mm) and ``kpt2d_err`` (px), each present when
             at least one sample had it; with test-time optimization also the same with
-            ``_init`` (before it), ``tto_loss_init`` / ``tto_loss`` and, when the steps were
-            recorded, the 3D errors after step k, ``MPJPE@k`` etc.
+            ``_init`` (before it), ``tto_loss_init`` / ``tto_loss``, ``oracle_det_keypoints``
+            (the fraction of samples whose TTO used the ground-truth 2D keypoints, an oracle;
+            0 for real or simulated detections) and, when the steps were recorded, the 3D
+            errors after step k, ``MPJPE@k`` etc.
         """
         keys = list(dict.fromkeys(k for r in results for k in r))
         metrics, rows = {}, []
@@ -261,7 +268,10 @@ class SMPLMetric(BaseMetric):
             rows.append(f'{name:<16} {value} {unit:<3} {values.size:>8d}')
         header = f'{"metric":<16} {"value":>10} {"":<3} {"samples":>8}'
         logger: MMLogger = MMLogger.get_current_instance()
-        logger.info(f'SMPLMetric ({self.protocol}, {len(results)} samples):\n' +
+        oracle = metrics.get('oracle_det_keypoints', 0.)
+        note = (f', ORACLE: TTO on ground-truth 2D keypoints for {100 * oracle:.0f} % of the '
+                'samples' if oracle > 0 else '')
+        logger.info(f'SMPLMetric ({self.protocol}, {len(results)} samples{note}):\n' +
                     '\n'.join([header] + rows))
         return metrics
 
@@ -286,14 +296,21 @@ def _metric_name(key: str) -> Tuple[str, str]:
 def _metric_order(key: str):
     """Final errors first, then before TTO, the TTO losses, then step by step."""
     base, suffix = _split_key(key)
-    names = list(METRIC_NAMES) + ['tto_loss_init', 'tto_loss']
+    names = list(METRIC_NAMES) + ['tto_loss_init', 'tto_loss', 'oracle_det_keypoints']
     rank = names.index(base) if base in names else len(names)
-    if base.startswith('tto_loss'):
+    if base.startswith('tto_loss') or base == 'oracle_det_keypoints':
         group = 2
     else:
         group = 0 if suffix == '' else 1 if suffix == '_init' else 3
     step = int(suffix[1:]) if suffix.startswith('@') else -1
     return (group, step, rank)
+
+
+def _meta(sample, key: str):
+    """A metainfo field of a data sample (dict, as mmengine passes it, or a data element)."""
+    if isinstance(sample, dict):
+        return sample.get(key, sample.get('metainfo', {}).get(key))
+    return sample.metainfo.get(key)
 
 
 def _has(container, key: str) -> bool:
