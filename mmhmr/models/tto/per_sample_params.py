@@ -90,13 +90,20 @@ class PerSampleLinearLowRank(_PerSampleLinear):
     loss, then :meth:`sgd_step`. Sample i's layer is ``W + U_i^T V_i`` (weights) and
     ``b + c_i`` (bias), see the module docstring.
 
+    The same object is the meta-learning inner step: with ``shared_grad=True`` the shared
+    weights stay in the graph (the outer loss trains them through the adapted layers), and
+    ``sgd_step(..., create_graph=True)`` keeps the step itself differentiable (second order).
+
     Args:
         layers (Sequence[nn.Linear]): the layers to adapt.
         batch_size (int): ``B``.
+        shared_grad (bool): whether gradients reach the shared weights. Defaults to False
+            (test-time optimization never touches the model).
     """
 
-    def __init__(self, layers: Sequence[nn.Linear], batch_size: int):
+    def __init__(self, layers: Sequence[nn.Linear], batch_size: int, shared_grad: bool = False):
         super().__init__(layers, batch_size)
+        self.shared_grad = shared_grad
         self.u = [None] * len(self.layers)  # (B, r, out)
         self.v = [None] * len(self.layers)  # (B, r, in)
         # the bias deltas are leaves that require grad, so that every layer output is in the
@@ -109,14 +116,17 @@ class PerSampleLinearLowRank(_PerSampleLinear):
         """``(B, in)`` -> ``(B, out)`` with sample i's adapted layer."""
         i = self._lookup(layer)
         self._check_batch(x)
-        y = F.linear(x, layer.weight.detach(),
-                     None if layer.bias is None else layer.bias.detach()) + self.bias_deltas[i]
+        weight, bias = layer.weight, layer.bias
+        if not self.shared_grad:
+            weight, bias = weight.detach(), None if bias is None else bias.detach()
+        y = F.linear(x, weight, bias) + self.bias_deltas[i]
         if self.u[i] is not None:
             y = y + torch.einsum('bro,br->bo', self.u[i], torch.einsum('bri,bi->br', self.v[i], x))
-        self._records.append((i, x.detach(), y))
+        self._records.append((i, x, y))
         return y
 
-    def sgd_step(self, loss_sum: Tensor, lr: float, active: Tensor) -> None:
+    def sgd_step(self, loss_sum: Tensor, lr: float, active: Tensor,
+                 create_graph: bool = False) -> None:
         """One SGD step of every active sample on its own loss.
 
         Args:
@@ -125,12 +135,15 @@ class PerSampleLinearLowRank(_PerSampleLinear):
                 sample).
             lr (float): learning rate.
             active (Tensor): ``(B,)`` bool; inactive samples keep their layers.
+            create_graph (bool): keep the step differentiable (second-order meta-learning);
+                False makes it a constant (first order, and test-time optimization).
         """
         if not self._records:
             raise RuntimeError('sgd_step needs a forward pass through the per-sample layers')
         outputs = [y for _, _, y in self._records]
         # a layer output the loss does not reach has no gradient (None): no update from it
-        deltas = torch.autograd.grad(loss_sum, outputs, allow_unused=True)
+        deltas = torch.autograd.grad(loss_sum, outputs, allow_unused=True,
+                                     create_graph=create_graph)
         new_u: Dict[int, list] = {}
         new_v: Dict[int, list] = {}
         for (i, x, _), delta in zip(self._records, deltas):
@@ -139,13 +152,12 @@ class PerSampleLinearLowRank(_PerSampleLinear):
             # where, not a product: a stopped sample with a NaN gradient keeps its layer
             new_u.setdefault(i, []).append(
                 torch.where(active[:, None], -lr * delta, delta.new_zeros(())))
-            new_v.setdefault(i, []).append(x)
+            new_v.setdefault(i, []).append(x if create_graph else x.detach())
         for i in new_u:
             u, v = torch.stack(new_u[i], 1), torch.stack(new_v[i], 1)  # (B, t, out), (B, t, in)
             self.u[i] = u if self.u[i] is None else torch.cat([self.u[i], u], 1)
             self.v[i] = v if self.v[i] is None else torch.cat([self.v[i], v], 1)
-            with torch.no_grad():
-                self.bias_deltas[i] += u.sum(1)
+            self.bias_deltas[i] = self.bias_deltas[i] + u.sum(1)
         self._records.clear()
 
     def discard_forward(self) -> None:

@@ -1,0 +1,167 @@
+"""The dual network (NeurIPS 2024): train the regressor *for* test-time optimization."""
+import copy
+from typing import Dict, Optional
+
+import torch
+from mmengine.model import BaseModel
+from mmengine.runner import load_checkpoint
+from mmpose.utils.typing import ConfigType, OptConfigType, SampleList
+from torch import Tensor, nn
+
+from mmhmr.registry import MODELS
+from ..tto import PerSampleLinearLowRank, tto_instances
+from ..tto.test_time_optimizer import detected_keypoints
+
+
+@MODELS.register_module()
+class DualNetworkHMR(BaseModel):
+    """A main network f_w meta-learned for test-time optimization, and an auxiliary network
+    f_u of the same kind whose prediction is the pseudo ground truth of the test-time loss.
+
+    Training (all inside :meth:`loss`, so that ``MMDistributedDataParallel``'s forward carries
+    it): for every sample i, ``inner_steps`` SGD steps of f_w's head on sample i's own test-time
+    loss (:class:`TestTimeLoss`: 2D reprojection to its keypoints, f_u's pseudo-SMPL terms, the
+    camera prior) give adapted weights ``w'_i``; the supervised loss of ``f_{w'_i}`` against the
+    ground truth (``outer_weight`` x the head's losses) trains w (MAML); f_u's own supervised loss
+    (``aux_weight`` x) trains u, so that f_u learns in first-order mode too. The inner step is
+    per sample and batched: low-rank updates of the head's linear layers
+    (:class:`PerSampleLinearLowRank`), no Python loop over samples, no batch-shared step. With
+    ``first_order=False`` the gradients also flow through the inner step and through f_u's
+    pseudo targets into u. Every per-sample loss is normalised by that sample's own labels, so
+    the batch loss is the mean of the samples' losses.
+
+    Inference: f_w's prediction, then -- with ``test_cfg.tto`` -- test-time optimization of f_w
+    with f_u's prediction as the pseudo ground truth (``pred_instances_init`` keeps f_w's
+    regression).
+
+    Args:
+        main (dict): the main estimator's config (e.g. ``HMREstimator`` with a ``CLIFFHead``).
+        aux (dict, optional): the auxiliary estimator's; None: a copy of ``main``'s config (its
+            own parameters).
+        aux_checkpoint (str, optional): a checkpoint of the auxiliary estimator (e.g. a trained
+            CLIFF, as the reference starts f_u), loaded at construction.
+        meta (dict): ``inner_lr`` (1e-5), ``inner_steps`` (1), ``first_order`` (True).
+        inner_loss (dict): the ``TestTimeLoss`` of the inner step. Defaults to its defaults
+            (the reference's weights).
+        inner_keypoints (str): the 2D keypoints of the inner step: ``'gt'`` (the annotation,
+            as the reference trains) or ``'det'`` (packed detections). Defaults to ``'gt'``.
+        outer_weight (float): weight of the adapted main network's supervised loss. Defaults
+            to 1 (the reference uses 60 with its loss weights).
+        aux_weight (float): weight of f_u's own supervised loss; 0 leaves f_u untrained.
+            Defaults to 1.
+        data_preprocessor (dict, optional): e.g. ``PoseDataPreprocessor``.
+        test_cfg (dict, optional): ``tto`` configures test-time optimization.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 main: ConfigType,
+                 aux: OptConfigType = None,
+                 aux_checkpoint: Optional[str] = None,
+                 meta: dict = dict(inner_lr=1e-5, inner_steps=1, first_order=True),
+                 inner_loss: dict = dict(type='TestTimeLoss'),
+                 inner_keypoints: str = 'gt',
+                 outer_weight: float = 1.0,
+                 aux_weight: float = 1.0,
+                 data_preprocessor: OptConfigType = None,
+                 test_cfg: OptConfigType = None,
+                 init_cfg: OptConfigType = None):
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.main = MODELS.build(main)
+        self.aux = MODELS.build(copy.deepcopy(main) if aux is None else aux)
+        unknown = set(meta) - {'inner_lr', 'inner_steps', 'first_order'}
+        if unknown:
+            raise KeyError(f'DualNetworkHMR: unknown meta keys {sorted(unknown)}; allowed: '
+                           'inner_lr, inner_steps, first_order')
+        self.inner_lr = float(meta.get('inner_lr', 1e-5))
+        self.inner_steps = int(meta.get('inner_steps', 1))
+        self.first_order = bool(meta.get('first_order', True))
+        if self.inner_steps < 1 or not self.inner_lr > 0:
+            raise ValueError(f'DualNetworkHMR: inner_steps must be >= 1 and inner_lr > 0, got '
+                             f'{self.inner_steps} and {self.inner_lr}')
+        if inner_keypoints not in ('gt', 'det'):
+            raise ValueError(f"DualNetworkHMR: inner_keypoints must be 'gt' or 'det', got "
+                             f'{inner_keypoints!r}')
+        self.inner_loss = MODELS.build(inner_loss)
+        self.inner_keypoints = inner_keypoints
+        self.outer_weight, self.aux_weight = float(outer_weight), float(aux_weight)
+        self.test_cfg = dict(test_cfg or {})
+        tto = self.test_cfg.get('tto')
+        self.tto = MODELS.build(tto) if isinstance(tto, dict) else tto
+        self.aux_checkpoint = aux_checkpoint
+        if aux_checkpoint is not None:
+            load_checkpoint(self.aux, aux_checkpoint, map_location='cpu', strict=True)
+
+    def init_weights(self) -> None:
+        """Initialise f_w, and f_u unless it was loaded from ``aux_checkpoint``."""
+        self.main.init_weights()
+        if self.aux_checkpoint is None:
+            self.aux.init_weights()
+
+    def forward(self, inputs: Tensor, data_samples: SampleList = None, mode: str = 'tensor'):
+        """mmengine's entry: ``'loss'``, ``'predict'`` or ``'tensor'`` (f_w's features)."""
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self.main.extract_feat(inputs)
+        raise RuntimeError(f'Invalid mode "{mode}". Only supports loss, predict and tensor mode.')
+
+    def _inner_keypoints(self, data_samples: SampleList, like: Tensor) -> Dict[str, Tensor]:
+        """The 2D keypoints of the inner step (box-normalised) and their weights."""
+        if self.inner_keypoints == 'det':
+            return detected_keypoints(data_samples, like)
+        head = self.main.head
+        targets = head.targets_from_samples(data_samples, like)
+        return dict(keypoints_2d=targets['keypoints_2d'], score=targets['keypoints_2d_visible'])
+
+    def loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str, Tensor]:
+        """The meta-learning step's losses: ``loss_<term>`` of the adapted f_w (outer),
+        ``aux_loss_<term>`` of f_u, and ``inner_objective``, the mean test-time loss before the
+        step (logged; without 'loss' in its name, mmengine does not add it to the total)."""
+        main_head, aux_head = self.main.head, self.aux.head
+        feats_u = self.aux.extract_feat(inputs)
+        aux_pred = aux_head.decode_smpl(aux_head.regress(feats_u, data_samples), data_samples)
+        losses = {}
+        if self.aux_weight:
+            aux_losses = aux_head.loss_by_pred(aux_pred, data_samples)
+            losses.update({f'aux_{k}': self.aux_weight * v for k, v in aux_losses.items()})
+        # first order: f_u's prediction is a constant target of the inner step
+        pseudo = aux_pred if not self.first_order else {k: v.detach() for k, v in
+                                                        aux_pred.items()}
+        det = self._inner_keypoints(data_samples, like=inputs)
+
+        feats_w = self.main.extract_feat(inputs)
+        layers = [m for m in main_head.modules() if isinstance(m, nn.Linear)]
+        adapted = PerSampleLinearLowRank(layers, inputs.shape[0], shared_grad=True)
+        active = torch.ones(inputs.shape[0], dtype=torch.bool, device=inputs.device)
+        for step in range(self.inner_steps):
+            pred = main_head.decode_smpl(main_head.regress(feats_w, data_samples, linear=adapted),
+                                         data_samples)
+            inner = self.inner_loss(pred, det, None, pseudo)['loss']  # (B,)
+            if step == 0:
+                losses['inner_objective'] = inner.detach().mean()
+            adapted.sgd_step(inner.sum(), self.inner_lr, active,
+                             create_graph=not self.first_order)
+        pred = main_head.decode_smpl(main_head.regress(feats_w, data_samples, linear=adapted),
+                                     data_samples)
+        outer = main_head.loss_by_pred(pred, data_samples)
+        losses.update({k: self.outer_weight * v for k, v in outer.items()})
+        return losses
+
+    def predict(self, inputs: Tensor, data_samples: SampleList) -> SampleList:
+        """f_w's prediction, then test-time optimization with f_u's pseudo ground truth when
+        ``test_cfg.tto`` is set."""
+        if self.tto is None:
+            return self.main.predict(inputs, data_samples)
+        with torch.no_grad():
+            feats_u = self.aux.extract_feat(inputs)
+            pseudo = self.aux.head.decode_smpl(self.aux.head.regress(feats_u, data_samples),
+                                               data_samples)
+        instances = tto_instances(self.tto.run(self.main, inputs, data_samples, pseudo=pseudo),
+                                  self.main.head)
+        for sample, init, pred in zip(data_samples, instances['init'], instances['pred']):
+            sample.pred_instances_init = init
+            sample.pred_instances = pred
+        return data_samples

@@ -1,0 +1,141 @@
+"""DualNetworkHMR: a per-sample inner step inside the training loss, first and second order."""
+import copy
+
+import pytest
+import torch
+from mmengine.dataset import pseudo_collate
+from mmengine.registry import init_default_scope
+from torch.func import functional_call
+
+from mmhmr.registry import DATASETS, MODELS
+
+PIPELINE = [dict(type='HMRTopdownAffine', input_size=(64, 64)), dict(type='CLIFFBBoxInfo'),
+            dict(type='PackHMRInputs')]
+
+
+def estimator(body_dir):
+    return dict(
+        type='HMREstimator',
+        backbone=dict(type='ResNet', depth=18, base_channels=8, stem_channels=8),
+        head=dict(type='CLIFFHead', in_channels=64, hidden_dims=(16, ), n_iter=2, dropout=0.,
+                  body_model=dict(type='SMPL', model_path=body_dir, joint_set='spin_49')))
+
+
+def build(body_dir, first_order, inner_lr=0.05, inner_steps=1):
+    torch.manual_seed(0)
+    model = MODELS.build(dict(
+        type='DualNetworkHMR', main=estimator(body_dir),
+        meta=dict(inner_lr=inner_lr, inner_steps=inner_steps, first_order=first_order),
+        outer_weight=2.0, aux_weight=0.5,
+        data_preprocessor=dict(type='PoseDataPreprocessor', mean=[123.675, 116.28, 103.53],
+                               std=[58.395, 57.12, 57.375], bgr_to_rgb=True)))
+    # BatchNorm in eval mode, no dropout: samples independent, as the meta-gradient test needs
+    return model.double().eval()
+
+
+@pytest.fixture(scope='module')
+def batch(procedural_body_dir):
+    init_default_scope('mmhmr')
+    ds = DATASETS.build(dict(type='SyntheticHumanDataset', num_samples=4,
+                             domain=dict(image_size=(96, 96)),
+                             body_model=dict(model_path=procedural_body_dir), pipeline=PIPELINE))
+    model = build(procedural_body_dir, True)
+    data = model.data_preprocessor(pseudo_collate([ds[i] for i in range(4)]), False)
+    return dict(inputs=data['inputs'].double(), data_samples=data['data_samples'])
+
+
+def total(losses):
+    return sum(v for k, v in losses.items() if 'loss' in k)  # as mmengine's parse_losses
+
+
+def grads(model, inputs, samples):
+    model.zero_grad()
+    total(model.loss(inputs, samples)).backward()
+    return {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+
+
+@pytest.mark.parametrize('first_order', [True, False])
+def test_batch_meta_gradient_is_the_mean_of_the_samples(procedural_body_dir, batch, first_order):
+    """A batch-shared inner step would fail this: each sample's step is its own."""
+    model = build(procedural_body_dir, first_order)
+    full = grads(model, batch['inputs'], batch['data_samples'])
+    singles = [grads(model, batch['inputs'][i:i + 1], batch['data_samples'][i:i + 1])
+               for i in range(4)]
+    assert full.keys() == singles[0].keys()
+    assert any(k.startswith('aux.') for k in full) and any(k.startswith('main.') for k in full)
+    for name, grad in full.items():
+        mean = sum(s[name] for s in singles) / 4
+        scale = mean.abs().max().clamp(min=1e-12)
+        assert ((grad - mean).abs().max() / scale).item() < 1e-6, name
+
+
+@pytest.mark.parametrize('first_order', [True, False])
+def test_one_sample_equals_a_plain_autograd_reference(procedural_body_dir, batch, first_order):
+    """w' = w - lr grad(inner loss) on the head's linear layers, then the outer loss, written
+    with torch.func here; the same losses and gradients as DualNetworkHMR.loss."""
+    model = build(procedural_body_dir, first_order, inner_lr=0.05)
+    inputs, samples = batch['inputs'][:1], batch['data_samples'][:1]
+    main, aux = model.main, model.aux
+    head = main.head
+
+    feats_u = aux.extract_feat(inputs)
+    aux_pred = aux.head.decode_smpl(aux.head.regress(feats_u, samples), samples)
+    pseudo = {k: v.detach() if first_order else v for k, v in aux_pred.items()}
+    targets = head.targets_from_samples(samples, inputs)
+    det = dict(keypoints_2d=targets['keypoints_2d'], score=targets['keypoints_2d_visible'])
+    feats_w = main.extract_feat(inputs)
+    bbox_info = torch.as_tensor(samples[0].gt_instances.bbox_info).double()
+    linear = {n: p for n, p in head.named_parameters() if n.startswith('regressor.')}
+
+    def decode(params):
+        out = functional_call(head, params, (feats_w, bbox_info))
+        return head.decode_smpl(out, samples)
+
+    inner = model.inner_loss(decode(linear), det, None, pseudo)['loss'].sum()
+    g = torch.autograd.grad(inner, list(linear.values()), create_graph=not first_order)
+    adapted = {n: p - 0.05 * (gi.detach() if first_order else gi)
+               for (n, p), gi in zip(linear.items(), g)}
+    outer = head.loss_by_pred(decode(adapted), samples)
+    reference = 2.0 * sum(outer.values()) + 0.5 * sum(aux.head.loss_by_pred(aux_pred, samples)
+                                                      .values())
+    model.zero_grad()
+    reference.backward()
+    expected = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+
+    losses = model.loss(inputs, samples)
+    assert total(losses).item() == pytest.approx(reference.item(), rel=1e-9)
+    got = grads(model, inputs, samples)
+    assert got.keys() == expected.keys()
+    for name in expected:
+        torch.testing.assert_close(got[name], expected[name], rtol=1e-7, atol=1e-12)
+
+
+def test_aux_network_learns_in_first_order_training(procedural_body_dir, batch):
+    model = build(procedural_body_dir, True)
+    before = copy.deepcopy(model.aux.state_dict())
+    optim = torch.optim.Adam(model.parameters(), lr=1e-3)
+    total(model.loss(batch['inputs'], batch['data_samples'])).backward()
+    optim.step()
+    changed = [k for k, v in model.aux.state_dict().items()
+               if v.is_floating_point() and not torch.equal(v, before[k])]
+    assert any('head.regressor' in k for k in changed) and any('backbone' in k for k in changed)
+
+
+def test_the_inner_step_lowers_the_inner_loss_and_predict_runs(procedural_body_dir, batch):
+    model = build(procedural_body_dir, True, inner_lr=0.05, inner_steps=2)
+    losses = model.loss(batch['inputs'], batch['data_samples'])
+    assert 'inner_objective' in losses and torch.isfinite(total(losses))
+    with torch.no_grad():
+        out = model.predict(batch['inputs'], copy.deepcopy(batch['data_samples']))
+    assert out[0].pred_instances.vertices.shape == (1, 6890, 3)
+    model.tto = MODELS.build(dict(type='TestTimeOptimizer', steps=2, optimizer='sgd', lr=1e-3,
+                                  early_stop_tol=0.))
+    samples = copy.deepcopy(batch['data_samples'])
+    for s in samples:
+        s.gt_instances.det_keypoints_2d = s.gt_instances.keypoints_2d.copy()
+        s.gt_instances.det_keypoints_2d_score = s.gt_instances.keypoints_2d_visible.copy()
+    with torch.no_grad():
+        out = model.predict(batch['inputs'], samples)
+    assert 'pseudo_vertices' in model.tto.phases[0]['loss'].terms
+    assert out[0].pred_instances_init.vertices.shape == (1, 6890, 3)
+    assert float(out[0].pred_instances.tto_loss) <= float(out[0].pred_instances.tto_loss_init)
