@@ -17,3 +17,6 @@ model = dict(
     aux_weight=1.0,
     data_preprocessor={{_base_.model.data_preprocessor}},
     test_cfg=dict())
+
+# one epoch (94 iterations) of plain regression, then the inner lr ramps up over the next one
+custom_hooks = [dict(type='MetaLearningHook', warmup_iters=94, ramp_iters=94)]

@@ -34,11 +34,16 @@ def test_meta_config_trains_and_tests_with_tto(tmp_path, procedural_body_dir):
     cfg.test_dataloader = cfg.val_dataloader
     cfg.model.test_cfg = dict(tto=dict(type='TestTimeOptimizer', steps=2, optimizer='sgd',
                                        lr=1e-3, early_stop_tol=0.))
+    assert cfg.custom_hooks[0].type == 'MetaLearningHook'
+    cfg.custom_hooks = [dict(type='MetaLearningHook', warmup_iters=1)]  # 1 plain, 1 meta step
     cfg.train_cfg.update(max_epochs=1, val_interval=1)
     cfg.param_scheduler = []
     cfg.work_dir = str(tmp_path / 'work')
     runner = Runner.from_cfg(cfg)
     runner.train()
+    scalars = runner.message_hub.log_scalars
+    assert scalars['train/meta_enabled'].current() == 1.
+    assert 'train/meta_gain' in scalars and 'train/inner_objective_after' in scalars
     metrics = runner.test()
     for key in ('3dpw/MPJPE', '3dpw/MPJPE_init', '3dpw/tto_loss'):
         assert np.isfinite(metrics[key]), key

@@ -139,3 +139,42 @@ def test_the_inner_step_lowers_the_inner_loss_and_predict_runs(procedural_body_d
     assert 'pseudo_vertices' in model.tto.phases[0]['loss'].terms
     assert out[0].pred_instances_init.vertices.shape == (1, 6890, 3)
     assert float(out[0].pred_instances.tto_loss) <= float(out[0].pred_instances.tto_loss_init)
+
+
+def test_meta_learning_hook_warm_up_and_inner_lr_ramp(procedural_body_dir, batch):
+    from mmengine.logging import MessageHub
+    from mmhmr.engine.hooks import MetaLearningHook
+    model = build(procedural_body_dir, True, inner_lr=0.05)
+    hook = MetaLearningHook(warmup_iters=2, ramp_iters=4, start_factor=0.5)
+
+    class Runner:  # what the hook reads of mmengine's runner
+        message_hub = MessageHub.get_instance('test_meta_hook')
+        iter = 0
+    runner = Runner()
+    runner.model = model
+    seen = []
+    for it in range(8):
+        runner.iter = it
+        hook.before_train_iter(runner, it)
+        seen.append((model.meta_enabled, round(model.inner_lr, 6)))
+    # warm-up 2 iterations, then 0.05 * (0.5 + 0.5 * min(1, (it - 2) / 4))
+    assert [s[0] for s in seen] == [False, False] + [True] * 6
+    assert [s[1] for s in seen[2:]] == [0.025, 0.03125, 0.0375, 0.04375, 0.05, 0.05]
+    assert runner.message_hub.get_scalar('train/inner_lr').current() == 0.05
+
+    # during the warm-up f_w trains by plain regression: its head's own loss
+    model.meta_enabled = False
+    plain = model.loss(batch['inputs'], batch['data_samples'])
+    assert 'inner_objective' not in plain
+    own = model.main.head.loss(model.main.extract_feat(batch['inputs']), batch['data_samples'])
+    for key, value in own.items():
+        torch.testing.assert_close(plain[key], 2.0 * value)
+    model.meta_enabled, model.inner_lr = True, 1e-3  # a small step lowers its objective
+    meta = model.loss(batch['inputs'], batch['data_samples'])
+    # the logged diagnostics: the step lowers its own objective; the meta gain is their gap
+    assert meta['inner_objective_after'] < meta['inner_objective']
+    outer = sum(v for k, v in meta.items() if k.startswith('loss_'))
+    torch.testing.assert_close(meta['meta_gain'], meta['outer_unadapted'] - outer)
+    with pytest.raises(TypeError, match='DualNetworkHMR'):
+        runner.model = model.main
+        hook.before_train_iter(runner, 0)

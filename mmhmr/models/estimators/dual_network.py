@@ -88,6 +88,8 @@ class DualNetworkHMR(BaseModel):
         self.test_cfg = dict(test_cfg or {})
         tto = self.test_cfg.get('tto')
         self.tto = MODELS.build(tto) if isinstance(tto, dict) else tto
+        # switched by MetaLearningHook: off = plain regression of f_w (warm-up)
+        self.meta_enabled = True
         self.aux_checkpoint = aux_checkpoint
         if aux_checkpoint is not None:
             load_checkpoint(self.aux, aux_checkpoint, map_location='cpu', strict=True)
@@ -117,9 +119,13 @@ class DualNetworkHMR(BaseModel):
         return dict(keypoints_2d=targets['keypoints_2d'], score=targets['keypoints_2d_visible'])
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str, Tensor]:
-        """The meta-learning step's losses: ``loss_<term>`` of the adapted f_w (outer),
-        ``aux_loss_<term>`` of f_u, and ``inner_objective``, the mean test-time loss before the
-        step (logged; without 'loss' in its name, mmengine does not add it to the total)."""
+        """The meta-learning step's losses: ``loss_<term>`` of the adapted f_w (outer) and
+        ``aux_loss_<term>`` of f_u; and, logged only (no 'loss' in their names, so mmengine
+        does not add them to the total): ``inner_objective`` / ``inner_objective_after``, the
+        mean test-time loss before and after the inner step, and ``outer_unadapted`` /
+        ``meta_gain``, f_w's supervised loss without the step and how much the step lowers it.
+        With ``meta_enabled`` False (MetaLearningHook's warm-up) f_w trains by plain
+        regression."""
         main_head, aux_head = self.main.head, self.aux.head
         feats_u = self.aux.extract_feat(inputs)
         aux_pred = aux_head.decode_smpl(aux_head.regress(feats_u, data_samples), data_samples)
@@ -133,6 +139,12 @@ class DualNetworkHMR(BaseModel):
         det = self._inner_keypoints(data_samples, like=inputs)
 
         feats_w = self.main.extract_feat(inputs)
+        if not self.meta_enabled:
+            outer = main_head.loss_by_pred(
+                main_head.decode_smpl(main_head.regress(feats_w, data_samples), data_samples),
+                data_samples)
+            losses.update({k: self.outer_weight * v for k, v in outer.items()})
+            return losses
         layers = [m for m in main_head.modules() if isinstance(m, nn.Linear)]
         adapted = PerSampleLinearLowRank(layers, inputs.shape[0], shared_grad=True)
         active = torch.ones(inputs.shape[0], dtype=torch.bool, device=inputs.device)
@@ -141,6 +153,8 @@ class DualNetworkHMR(BaseModel):
                                          data_samples)
             inner = self.inner_loss(pred, det, None, pseudo)['loss']  # (B,)
             if step == 0:
+                with torch.no_grad():
+                    unadapted = _total(main_head.loss_by_pred(pred, data_samples))
                 losses['inner_objective'] = inner.detach().mean()
             adapted.sgd_step(inner.sum(), self.inner_lr, active,
                              create_graph=not self.first_order)
@@ -148,6 +162,12 @@ class DualNetworkHMR(BaseModel):
                                      data_samples)
         outer = main_head.loss_by_pred(pred, data_samples)
         losses.update({k: self.outer_weight * v for k, v in outer.items()})
+        with torch.no_grad():
+            losses['inner_objective_after'] = self.inner_loss(pred, det, None,
+                                                              pseudo)['loss'].mean()
+            adapted_total = _total(outer)
+            losses['outer_unadapted'] = self.outer_weight * unadapted
+            losses['meta_gain'] = self.outer_weight * (unadapted - adapted_total)
         return losses
 
     def predict(self, inputs: Tensor, data_samples: SampleList) -> SampleList:
@@ -165,3 +185,8 @@ class DualNetworkHMR(BaseModel):
             sample.pred_instances_init = init
             sample.pred_instances = pred
         return data_samples
+
+
+def _total(losses: Dict[str, Tensor]) -> Tensor:
+    """The sum of a head's ``loss_<term>`` values."""
+    return sum(v for k, v in losses.items() if k.startswith('loss_'))
