@@ -178,3 +178,20 @@ def test_meta_learning_hook_warm_up_and_inner_lr_ramp(procedural_body_dir, batch
     with pytest.raises(TypeError, match='DualNetworkHMR'):
         runner.model = model.main
         hook.before_train_iter(runner, 0)
+
+
+def test_aux_network_starts_from_its_checkpoint(procedural_body_dir, tmp_path):
+    """aux_checkpoint loads f_u (e.g. a trained CLIFF); init_weights leaves it as loaded."""
+    trained = MODELS.build(estimator(procedural_body_dir))
+    with torch.no_grad():
+        for p in trained.parameters():
+            p.add_(0.5)
+    path = str(tmp_path / 'cliff.pth')
+    torch.save(dict(state_dict=trained.state_dict()), path)
+    model = MODELS.build(dict(type='DualNetworkHMR', main=estimator(procedural_body_dir),
+                              aux_checkpoint=path))
+    model.init_weights()
+    for name, value in trained.state_dict().items():
+        torch.testing.assert_close(model.aux.state_dict()[name], value)
+    assert not torch.equal(model.main.head.regressor.dec_cam.weight,
+                           trained.head.regressor.dec_cam.weight)

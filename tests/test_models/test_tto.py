@@ -266,3 +266,22 @@ def test_test_time_loss_terms_by_hand():
                   valid=torch.tensor([1., 0.]))
     out = loss(pred, det, init, pseudo)
     torch.testing.assert_close(out['loss_pseudo_vertices'], torch.tensor([0.5, 0.]))
+
+
+def test_a_selection_loss_that_reads_the_mesh(model, batch):
+    """The mesh is skinned at every step when any loss, the selection loss included, reads it;
+    with the pseudo ground truth set to the initial prediction, 'best' by that loss keeps it."""
+    inputs, samples = batch['inputs'][:2], copy.deepcopy(batch['data_samples'][:2])
+    with torch.no_grad():
+        feats = model.extract_feat(inputs)
+        pseudo = model.head.decode_smpl(model.head.regress(feats, samples), samples)
+    tto = TTO(steps=3, optimizer='adam', lr=1e-2, early_stop_tol=0.,
+              loss=dict(type='TestTimeLoss', pseudo_vertices=None),
+              select_loss=dict(type='TestTimeLoss', keypoints_2d=None, camera_prior=None,
+                               pseudo_keypoints_3d=None, pseudo_smpl_pose=None,
+                               pseudo_smpl_betas=None))
+    with torch.no_grad():
+        result = tto.run(model, inputs, samples, pseudo=pseudo)
+    # the selection loss is the vertex distance to the start: the start is the best iterate
+    torch.testing.assert_close(result.final['vertices'], pseudo['vertices'], atol=1e-6, rtol=0)
+    assert (result.loss_final < 1e-6).all() and (result.loss_final <= result.loss_init).all()

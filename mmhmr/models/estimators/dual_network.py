@@ -110,12 +110,11 @@ class DualNetworkHMR(BaseModel):
             return self.main.extract_feat(inputs)
         raise RuntimeError(f'Invalid mode "{mode}". Only supports loss, predict and tensor mode.')
 
-    def _inner_keypoints(self, data_samples: SampleList, like: Tensor) -> Dict[str, Tensor]:
+    def _inner_keypoints(self, data_samples: SampleList, targets: Dict[str, Tensor],
+                         like: Tensor) -> Dict[str, Tensor]:
         """The 2D keypoints of the inner step (box-normalised) and their weights."""
         if self.inner_keypoints == 'det':
             return detected_keypoints(data_samples, like)
-        head = self.main.head
-        targets = head.targets_from_samples(data_samples, like)
         return dict(keypoints_2d=targets['keypoints_2d'], score=targets['keypoints_2d_visible'])
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str, Tensor]:
@@ -136,13 +135,15 @@ class DualNetworkHMR(BaseModel):
         # first order: f_u's prediction is a constant target of the inner step
         pseudo = aux_pred if not self.first_order else {k: v.detach() for k, v in
                                                         aux_pred.items()}
-        det = self._inner_keypoints(data_samples, like=inputs)
+        # the ground truth once (its vertices cost a body-model pass) for every use below
+        targets = main_head.targets_from_samples(data_samples, like=inputs)
+        det = self._inner_keypoints(data_samples, targets, like=inputs)
 
         feats_w = self.main.extract_feat(inputs)
         if not self.meta_enabled:
             outer = main_head.loss_by_pred(
                 main_head.decode_smpl(main_head.regress(feats_w, data_samples), data_samples),
-                data_samples)
+                data_samples, targets)
             losses.update({k: self.outer_weight * v for k, v in outer.items()})
             return losses
         layers = [m for m in main_head.modules() if isinstance(m, nn.Linear)]
@@ -154,13 +155,13 @@ class DualNetworkHMR(BaseModel):
             inner = self.inner_loss(pred, det, None, pseudo)['loss']  # (B,)
             if step == 0:
                 with torch.no_grad():
-                    unadapted = _total(main_head.loss_by_pred(pred, data_samples))
+                    unadapted = _total(main_head.loss_by_pred(pred, data_samples, targets))
                 losses['inner_objective'] = inner.detach().mean()
             adapted.sgd_step(inner.sum(), self.inner_lr, active,
                              create_graph=not self.first_order)
         pred = main_head.decode_smpl(main_head.regress(feats_w, data_samples, linear=adapted),
                                      data_samples)
-        outer = main_head.loss_by_pred(pred, data_samples)
+        outer = main_head.loss_by_pred(pred, data_samples, targets)
         losses.update({k: self.outer_weight * v for k, v in outer.items()})
         with torch.no_grad():
             losses['inner_objective_after'] = self.inner_loss(pred, det, None,

@@ -213,8 +213,9 @@ class TestTimeOptimizer(nn.Module):
 
         # the mesh is skinned at every step only if a loss term reads it; otherwise the joints'
         # vertices are enough, and the mesh is made for the iterates that are kept
-        need_vertices = pseudo is not None and any(
-            'pseudo_vertices' in p['loss'].terms for p in self.phases)
+        losses = [p['loss'] for p in self.phases] + [self.select_loss] * bool(self.select_loss)
+        need_vertices = pseudo is not None and any('pseudo_vertices' in loss.terms
+                                                   for loss in losses)
 
         def forward() -> Dict[str, Tensor]:
             feats = shared['backbone'] if backbone_state is None else backbone_state(inputs)
