@@ -31,7 +31,8 @@ def parse_args():
     tto.add_argument(
         '--tto', action='store_true',
         help='run test-time optimization: the config\'s model.test_cfg.tto, else its top-level '
-        '"tto" settings, else TestTimeOptimizer\'s defaults')
+        '"tto" settings, else TestTimeOptimizer\'s defaults (a DualNetworkHMR: its '
+        'reference schedule)')
     tto.add_argument('--no-tto', action='store_true',
                      help='no test-time optimization, even if the config sets it')
     parser.add_argument(
@@ -60,6 +61,10 @@ def merge_args(cfg, args):
         test_cfg = cfg.model.get('test_cfg') or {}
         if args.no_tto:
             test_cfg['tto'] = None
+        elif cfg.model.get('type') == 'DualNetworkHMR':
+            # its default (no tto key) is the reference's schedule (test_cfg.reference_tto)
+            if test_cfg.get('tto', 'default') is None:
+                test_cfg.pop('tto')
         elif not test_cfg.get('tto'):
             test_cfg['tto'] = cfg.get('tto') or dict(type='TestTimeOptimizer')
         cfg.model.test_cfg = test_cfg

@@ -22,7 +22,8 @@ model = dict(
     type='DualNetworkHMR',
     main=_main,
     meta=dict(inner_lr=1e-2, inner_steps=1, first_order=True),
-    data_preprocessor={{_base_.model.data_preprocessor}})
+    data_preprocessor={{_base_.model.data_preprocessor}},
+    test_cfg=dict(tto=None))  # validated by regression: no detections in this pipeline
 optim_wrapper = dict(_delete_=True, optimizer=dict(type='SGD', lr=1e-2))
 train_cfg = dict(max_epochs=1, val_interval=10)
 randomness = dict(seed=0)

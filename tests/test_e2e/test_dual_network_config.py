@@ -19,24 +19,22 @@ def test_meta_config_trains_and_tests_with_tto(tmp_path, procedural_body_dir):
                                body_model=dict(type='ProceduralSMPL',
                                                model_path=procedural_body_dir,
                                                joint_set='spin_49'))
-    test_pipeline = [
-        dict(type='HMRLoadImage'), dict(type='SimulateKeypointDetections', seed=0),
-        dict(type='HMRTopdownAffine', input_size=(64, 64)), dict(type='CLIFFBBoxInfo'),
-        dict(type='PackHMRInputs')]
-    for loader, num in ((cfg.train_dataloader, 8), (cfg.val_dataloader, 4)):
+    assert cfg.val_dataloader is None  # tested after training, not validated
+    pipeline = cfg.test_dataloader.dataset.pipeline
+    assert any(t.type == 'SimulateKeypointDetections' for t in pipeline)
+    assert cfg.test_dataloader.dataset.domain.preset == 'moderate'
+    for loader, num in ((cfg.train_dataloader, 8), (cfg.test_dataloader, 4)):
         loader.update(batch_size=4, num_workers=0, persistent_workers=False)
         loader.dataset.update(num_samples=num, cache_dir=None,
-                              domain=dict(preset='train', image_size=(96, 96)))
+                              domain=dict(image_size=(96, 96)))
         loader.dataset.body_model = dict(model_path=procedural_body_dir)
-        for evaluator in (cfg.val_evaluator, cfg.test_evaluator):
-            evaluator.body_model.model_path = procedural_body_dir
-    cfg.val_dataloader.dataset.pipeline = test_pipeline
-    cfg.test_dataloader = cfg.val_dataloader
-    cfg.model.test_cfg = dict(tto=dict(type='TestTimeOptimizer', steps=2, optimizer='sgd',
-                                       lr=1e-3, early_stop_tol=0.))
+    cfg.test_evaluator.body_model.model_path = procedural_body_dir
+    # the reference's schedule, shortened: the inner step, then 2 Adam steps on all parameters
+    assert cfg.model.test_cfg == dict(reference_tto=dict(record_steps=True, chunk_size=32))
+    cfg.model.test_cfg.reference_tto.steps = 2
     assert cfg.custom_hooks[0].type == 'MetaLearningHook'
     cfg.custom_hooks = [dict(type='MetaLearningHook', warmup_iters=1)]  # 1 plain, 1 meta step
-    cfg.train_cfg.update(max_epochs=1, val_interval=1)
+    cfg.train_cfg.update(max_epochs=1)
     cfg.param_scheduler = []
     cfg.work_dir = str(tmp_path / 'work')
     runner = Runner.from_cfg(cfg)
@@ -45,7 +43,7 @@ def test_meta_config_trains_and_tests_with_tto(tmp_path, procedural_body_dir):
     assert scalars['train/meta_enabled'].current() == 1.
     assert 'train/meta_gain' in scalars and 'train/inner_objective_after' in scalars
     metrics = runner.test()
-    for key in ('3dpw/MPJPE', '3dpw/MPJPE_init', '3dpw/tto_loss'):
+    for key in ('3dpw/MPJPE', '3dpw/MPJPE_init', '3dpw/tto_loss', '3dpw/MPJPE@3'):
         assert np.isfinite(metrics[key]), key
     state = torch.load(osp.join(cfg.work_dir, 'epoch_1.pth'), weights_only=True)['state_dict']
     assert any(k.startswith('main.head.') for k in state)

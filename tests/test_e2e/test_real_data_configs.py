@@ -111,3 +111,59 @@ def test_eft_config_tests_with_openpose_detections(tmp_path, random_smpl_dir):
         assert f'3dpw/{name}' in metrics, name
     assert metrics['3dpw/MPJPE@0'] == metrics['3dpw/MPJPE_init']
     assert metrics['3dpw/MPJPE@2'] == pytest.approx(metrics['3dpw/MPJPE'])
+
+
+@pytest.mark.parametrize('config', ['meta_cliff_res50_mixed-256x192.py',
+                                    'meta_cliff_hrnet-w48_mixed-256x192.py'])
+def test_meta_config_trains_and_tests_with_the_reference_schedule(config, tmp_path,
+                                                                  random_smpl_dir):
+    """The dual-network configs as written (fake SPIN/CLIFF files, a narrow backbone, f_u from
+    a CLIFF checkpoint written here): the reference's settings, one epoch of meta-learning,
+    then the reference's TTO schedule to the OpenPose detections of the 3DPW file."""
+    import torch
+    from mmhmr.registry import MODELS
+    data_root = tmp_path / 'data'
+    os.makedirs(data_root / 'dataset_extras')
+    write_fake_data(str(data_root))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'meta_hmr', config))
+    model = cfg.model
+    assert (model.type, model.outer_weight, model.inner_keypoints) == \
+        ('DualNetworkHMR', 60.0, 'gt')
+    assert model.meta == dict(inner_lr=1e-5, inner_steps=1, first_order=True, adapt='head')
+    assert cfg.optim_wrapper.optimizer.lr == 1e-4 and cfg.train_dataloader.batch_size == 30
+    assert cfg.train_dataloader.sampler.source_ratio == [0.5, 0.3, 0.2]
+    assert model.test_cfg == dict(reference_tto=dict(record_steps=True, chunk_size=8))
+    assert cfg.test_dataloader.dataset.det_keypoints == 'openpose'
+    cfg = Config(replace_prefix(cfg.to_dict(), 'data/body_models/smpl', str(random_smpl_dir)))
+    cfg = Config(replace_prefix(cfg.to_dict(), 'data/', str(data_root) + '/'))
+    cfg.model.main.backbone = dict(type='ResNet', depth=18, base_channels=8, stem_channels=8)
+    cfg.model.main.pop('neck', None)
+    cfg.model.main.head.update(in_channels=64, hidden_dims=(32, 32))
+    f_u = MODELS.build(cfg.model.main)
+    cfg.model.aux_checkpoint = str(tmp_path / 'cliff.pth')
+    torch.save(dict(state_dict=f_u.state_dict()), cfg.model.aux_checkpoint)
+    cfg.model.test_cfg.reference_tto.steps = 2  # of the reference's 14 Adam steps
+    batch = 10
+    cfg.train_dataloader.batch_size = batch
+    cfg.train_dataloader.sampler.batch_size = batch
+    for loader in (cfg.train_dataloader, cfg.val_dataloader):
+        loader.update(num_workers=0, persistent_workers=False)
+    cfg.val_dataloader.batch_size = 4
+    cfg.test_dataloader = cfg.val_dataloader
+    assert cfg.train_cfg.val_interval == 30  # validated at the end only
+    cfg.train_cfg.update(max_epochs=1, val_interval=10)
+    cfg.work_dir = str(tmp_path / 'work')
+    runner = Runner.from_cfg(cfg)
+    first, second = runner.model.tto.phases  # the reference's schedule
+    assert (first['params'], first['lr'], first['optimizer']) == ('head', 1e-5, 'sgd')
+    assert (second['params'], second['lr'], second['optimizer']) == ('all', 1e-5, 'adam')
+    runner.model.init_weights()  # as runner.train() does; f_u from the checkpoint
+    for name, value in f_u.state_dict().items():
+        torch.testing.assert_close(runner.model.aux.state_dict()[name], value)
+    runner.train()
+    # the f_u parameter group at a tenth of the lr
+    lrs = {g['lr'] for g in runner.optim_wrapper.optimizer.param_groups}
+    assert lrs == {1e-4, 1e-5}
+    metrics = runner.test()
+    for name in ('MPJPE', 'PA-MPJPE', 'PVE', 'MPJPE_init', 'tto_loss', 'MPJPE@3'):
+        assert np.isfinite(metrics[f'3dpw/{name}']), name

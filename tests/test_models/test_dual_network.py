@@ -13,20 +13,23 @@ PIPELINE = [dict(type='HMRTopdownAffine', input_size=(64, 64)), dict(type='CLIFF
             dict(type='PackHMRInputs')]
 
 
-def estimator(body_dir):
+def estimator(body_dir, neck=False):
     return dict(
         type='HMREstimator',
         backbone=dict(type='ResNet', depth=18, base_channels=8, stem_channels=8),
-        head=dict(type='CLIFFHead', in_channels=64, hidden_dims=(16, ), n_iter=2, dropout=0.,
+        neck=dict(type='FPN', in_channels=[64], out_channels=16, num_outs=1) if neck else None,
+        head=dict(type='CLIFFHead', in_channels=16 if neck else 64, hidden_dims=(16, ),
+                  n_iter=2, dropout=0.,
                   body_model=dict(type='SMPL', model_path=body_dir, joint_set='spin_49')))
 
 
-def build(body_dir, first_order, inner_lr=0.05, inner_steps=1):
+def build(body_dir, first_order, inner_lr=0.05, inner_steps=1, adapt='head', **kwargs):
     torch.manual_seed(0)
+    kwargs.setdefault('meta', dict(inner_lr=inner_lr, inner_steps=inner_steps,
+                                   first_order=first_order, adapt=adapt))
     model = MODELS.build(dict(
-        type='DualNetworkHMR', main=estimator(body_dir),
-        meta=dict(inner_lr=inner_lr, inner_steps=inner_steps, first_order=first_order),
-        outer_weight=2.0, aux_weight=0.5,
+        type='DualNetworkHMR', main=estimator(body_dir, neck=adapt == 'head+neck'),
+        outer_weight=2.0, aux_weight=0.5, **kwargs,
         data_preprocessor=dict(type='PoseDataPreprocessor', mean=[123.675, 116.28, 103.53],
                                std=[58.395, 57.12, 57.375], bgr_to_rgb=True)))
     # BatchNorm in eval mode, no dropout: samples independent, as the meta-gradient test needs
@@ -54,26 +57,35 @@ def grads(model, inputs, samples):
     return {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
 
 
-@pytest.mark.parametrize('first_order', [True, False])
-def test_batch_meta_gradient_is_the_mean_of_the_samples(procedural_body_dir, batch, first_order):
+@pytest.mark.parametrize('first_order,adapt,use_aux', [
+    (True, 'head', True), (False, 'head', True), (True, 'head+neck', True),
+    (False, 'all', True), (False, 'head', False)])
+def test_batch_meta_gradient_is_the_mean_of_the_samples(procedural_body_dir, batch, first_order,
+                                                        adapt, use_aux):
     """A batch-shared inner step would fail this: each sample's step is its own."""
-    model = build(procedural_body_dir, first_order)
+    model = build(procedural_body_dir, first_order, adapt=adapt, use_aux=use_aux)
     full = grads(model, batch['inputs'], batch['data_samples'])
     singles = [grads(model, batch['inputs'][i:i + 1], batch['data_samples'][i:i + 1])
                for i in range(4)]
     assert full.keys() == singles[0].keys()
-    assert any(k.startswith('aux.') for k in full) and any(k.startswith('main.') for k in full)
+    assert any(k.startswith('aux.') for k in full) == use_aux
+    assert any(k.startswith('main.backbone.') for k in full)
+    if adapt == 'head+neck':
+        assert any(k.startswith('main.neck.') for k in full)
     for name, grad in full.items():
         mean = sum(s[name] for s in singles) / 4
         scale = mean.abs().max().clamp(min=1e-12)
         assert ((grad - mean).abs().max() / scale).item() < 1e-6, name
 
 
-@pytest.mark.parametrize('first_order', [True, False])
-def test_one_sample_equals_a_plain_autograd_reference(procedural_body_dir, batch, first_order):
-    """w' = w - lr grad(inner loss) on the head's linear layers, then the outer loss, written
-    with torch.func here; the same losses and gradients as DualNetworkHMR.loss."""
-    model = build(procedural_body_dir, first_order, inner_lr=0.05)
+@pytest.mark.parametrize('first_order,adapt', [(True, 'head'), (False, 'head'), (True, 'all'),
+                                               (False, 'all')])
+def test_one_sample_equals_a_plain_autograd_reference(procedural_body_dir, batch, first_order,
+                                                      adapt):
+    """w' = w - lr grad(inner loss) on the head's linear layers (adapt='head') or on every
+    parameter of f_w ('all'), then the outer loss, written with torch.func here; the same
+    losses and gradients as DualNetworkHMR.loss."""
+    model = build(procedural_body_dir, first_order, inner_lr=0.05, adapt=adapt)
     inputs, samples = batch['inputs'][:1], batch['data_samples'][:1]
     main, aux = model.main, model.aux
     head = main.head
@@ -83,12 +95,16 @@ def test_one_sample_equals_a_plain_autograd_reference(procedural_body_dir, batch
     pseudo = {k: v.detach() if first_order else v for k, v in aux_pred.items()}
     targets = head.targets_from_samples(samples, inputs)
     det = dict(keypoints_2d=targets['keypoints_2d'], score=targets['keypoints_2d_visible'])
-    feats_w = main.extract_feat(inputs)
     bbox_info = torch.as_tensor(samples[0].gt_instances.bbox_info).double()
-    linear = {n: p for n, p in head.named_parameters() if n.startswith('regressor.')}
+    prefix = 'head.regressor.' if adapt == 'head' else ''
+    linear = {n: p for n, p in main.named_parameters() if n.startswith(prefix)}
 
     def decode(params):
-        out = functional_call(head, params, (feats_w, bbox_info))
+        params = dict(dict(main.named_parameters()), **params)
+        part = lambda name: {k[len(name) + 1:]: v for k, v in params.items()  # noqa: E731
+                             if k.startswith(name + '.')}
+        feats = functional_call(main.backbone, part('backbone'), (inputs, ))
+        out = functional_call(head, part('head'), (feats, bbox_info))
         return head.decode_smpl(out, samples)
 
     inner = model.inner_loss(decode(linear), det, None, pseudo)['loss'].sum()
@@ -122,12 +138,16 @@ def test_aux_network_learns_in_first_order_training(procedural_body_dir, batch):
 
 
 def test_the_inner_step_lowers_the_inner_loss_and_predict_runs(procedural_body_dir, batch):
-    model = build(procedural_body_dir, True, inner_lr=0.05, inner_steps=2)
+    # two small steps (0.05 overshoots on this model)
+    model = build(procedural_body_dir, True, inner_lr=1e-3, inner_steps=2,
+                  test_cfg=dict(tto=None))
     losses = model.loss(batch['inputs'], batch['data_samples'])
     assert 'inner_objective' in losses and torch.isfinite(total(losses))
+    assert losses['inner_objective_after'] < losses['inner_objective']
     with torch.no_grad():
         out = model.predict(batch['inputs'], copy.deepcopy(batch['data_samples']))
     assert out[0].pred_instances.vertices.shape == (1, 6890, 3)
+    assert 'pred_instances_init' not in out[0]
     model.tto = MODELS.build(dict(type='TestTimeOptimizer', steps=2, optimizer='sgd', lr=1e-3,
                                   early_stop_tol=0.))
     samples = copy.deepcopy(batch['data_samples'])
@@ -195,3 +215,97 @@ def test_aux_network_starts_from_its_checkpoint(procedural_body_dir, tmp_path):
         torch.testing.assert_close(model.aux.state_dict()[name], value)
     assert not torch.equal(model.main.head.regressor.dec_cam.weight,
                            trained.head.regressor.dec_cam.weight)
+
+
+def test_inference_defaults_to_the_reference_schedule(procedural_body_dir, batch):
+    """Step 0: the training inner step on the head with the full test-time loss; then up to 14
+    Adam steps at 1e-5 of the 2D loss on all parameters, early stop at 2e-5, the last iterate."""
+    model = build(procedural_body_dir, True, inner_lr=1e-3, inner_steps=1)
+    first, second = model.tto.phases
+    assert (first['steps'], first['optimizer'], first['lr'], first['params']) == \
+        (1, 'sgd', 1e-3, 'head')
+    assert {'keypoints_2d', 'camera_prior', 'pseudo_vertices', 'pseudo_keypoints_3d',
+            'pseudo_smpl_pose', 'pseudo_smpl_betas'} <= set(first['loss'].terms)
+    assert (second['steps'], second['optimizer'], second['lr'], second['params']) == \
+        (14, 'adam', 1e-5, 'all')
+    assert set(second['loss'].terms) == {'keypoints_2d'}
+    assert model.tto.early_stop_tol == 2e-5 and model.tto.select == 'last'
+    samples = copy.deepcopy(batch['data_samples'])
+    for s in samples:
+        s.gt_instances.det_keypoints_2d = s.gt_instances.keypoints_2d.copy()
+        s.gt_instances.det_keypoints_2d_score = s.gt_instances.keypoints_2d_visible.copy()
+    before = copy.deepcopy(model.state_dict())
+    with torch.no_grad():
+        out = model.predict(batch['inputs'], samples)
+    steps = [int(s.pred_instances.tto_steps) for s in out]
+    assert all(1 <= n <= 15 for n in steps)
+    for s in out:  # TTO moved every prediction and lowered its 2D loss
+        assert not torch.equal(s.pred_instances.vertices, s.pred_instances_init.vertices)
+        assert float(s.pred_instances.tto_loss) < float(s.pred_instances.tto_loss_init)
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+    # the test-time step 0 adapts what the training inner step adapts; knobs by test_cfg
+    model = build(procedural_body_dir, True, adapt='all', test_cfg=dict(
+        reference_tto=dict(steps=3, chunk_size=2, record_steps=True)))
+    assert model.tto.phases[0]['params'] == 'all' and model.tto.phases[1]['steps'] == 3
+    assert model.tto.chunk_size == 2 and model.tto.record_steps
+    with pytest.raises(KeyError, match='select'):
+        build(procedural_body_dir, True, test_cfg=dict(reference_tto=dict(select='best')))
+    # an explicit tto wins (tools/test.py --no-tto writes tto=None)
+    assert build(procedural_body_dir, True, test_cfg=dict(tto=None, reference_tto={})).tto is None
+
+
+def test_ablation_switches(procedural_body_dir, batch):
+    """use_aux=False: no f_u, no pseudo-SMPL terms; meta=None: f_w by plain regression."""
+    no_aux = build(procedural_body_dir, True, use_aux=False)
+    assert no_aux.aux is None and not any(k.startswith('aux.') for k in no_aux.state_dict())
+    losses = no_aux.loss(batch['inputs'], batch['data_samples'])
+    assert 'inner_objective' in losses and not any(k.startswith('aux_') for k in losses)
+    # without a pseudo ground truth the inner objective is the 2D + camera terms alone
+    x, samples = batch['inputs'], batch['data_samples']
+    head = no_aux.main.head
+    pred = head.decode_smpl(head.regress(no_aux.main.extract_feat(x), samples), samples)
+    targets = head.targets_from_samples(samples, like=x)
+    det = dict(keypoints_2d=targets['keypoints_2d'], score=targets['keypoints_2d_visible'])
+    expected = no_aux.inner_loss(pred, det, None, None)['loss']
+    with_pseudo = no_aux.inner_loss(pred, det, None, {k: v + 0.1 for k, v in pred.items()})
+    assert (with_pseudo['loss'] > expected).all()  # the pseudo terms would add to it
+    torch.testing.assert_close(losses['inner_objective'], expected.mean())
+    with pytest.raises(ValueError, match='use_aux=False'):
+        build(procedural_body_dir, True, use_aux=False, aux_checkpoint='cliff.pth')
+
+    plain = build(procedural_body_dir, True, meta=None)
+    assert not plain.meta_enabled
+    losses = plain.loss(batch['inputs'], batch['data_samples'])
+    assert 'inner_objective' not in losses and any(k.startswith('aux_') for k in losses)
+    own = plain.main.head.loss(plain.main.extract_feat(batch['inputs']), batch['data_samples'])
+    for key, value in own.items():
+        torch.testing.assert_close(losses[key], 2.0 * value)
+    from mmhmr.engine.hooks import MetaLearningHook
+
+    class Runner:
+        model = plain
+    with pytest.raises(ValueError, match='meta=None'):
+        MetaLearningHook().before_train_iter(Runner(), 0)
+
+
+def test_adapting_the_backbone_needs_frozen_batchnorm(procedural_body_dir, batch):
+    model = build(procedural_body_dir, True, adapt='all').train()
+    with pytest.raises(RuntimeError, match='norm_eval=True'):
+        model.loss(batch['inputs'], batch['data_samples'])
+    with pytest.raises(ValueError, match='meta.adapt'):
+        build(procedural_body_dir, True, adapt='backbone')
+    with pytest.raises(ValueError, match='no neck'):
+        MODELS.build(dict(type='DualNetworkHMR', main=estimator(procedural_body_dir),
+                          meta=dict(adapt='head+neck')))
+
+
+def test_frozen_backbone_parameters_stay_shared(procedural_body_dir, batch):
+    """adapt='all' with frozen stages: the frozen parameters are neither adapted nor trained,
+    the others are."""
+    model = build(procedural_body_dir, True, adapt='all')
+    frozen = [p for n, p in model.main.backbone.named_parameters() if n.startswith('conv1')]
+    for p in frozen:
+        p.requires_grad_(False)
+    total(model.loss(batch['inputs'], batch['data_samples'])).backward()
+    assert all(p.grad is None for p in frozen)
+    assert model.main.backbone.layer1[0].conv1.weight.grad is not None

@@ -69,3 +69,71 @@ def test_test_py_switches_tto_on_and_off():
                               config=plain)
     cfg = tool.merge_args(Config.fromfile(plain), args)
     assert cfg.model.test_cfg.tto.type == 'TestTimeOptimizer'  # the defaults
+
+
+def test_extract_dual_network_writes_a_loadable_estimator_checkpoint(tmp_path, monkeypatch,
+                                                                      procedural_body_dir):
+    import torch
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import load_checkpoint
+    from mmhmr.registry import MODELS
+    init_default_scope('mmhmr')
+    tool = load_tool('tools/misc/extract_dual_network.py')
+    main = dict(type='HMREstimator',
+                backbone=dict(type='ResNet', depth=18, base_channels=8, stem_channels=8),
+                head=dict(type='CLIFFHead', in_channels=64, hidden_dims=(16, ),
+                          body_model=dict(type='SMPL', model_path=procedural_body_dir,
+                                          joint_set='spin_49')))
+    dual = MODELS.build(dict(type='DualNetworkHMR', main=main))
+    with torch.no_grad():
+        dual.aux.head.regressor.dec_cam.bias.fill_(0.25)  # f_u differs from f_w
+    path = tmp_path / 'dual.pth'
+    torch.save(dict(state_dict=dual.state_dict(), meta=dict(epoch=3)), path)
+    for network, source in (('aux', dual.aux), ('main', dual.main)):
+        out = tmp_path / f'{network}.pth'
+        monkeypatch.setattr('sys.argv', ['extract', str(path), str(out), '--network', network])
+        tool.main()
+        cliff = MODELS.build(main)
+        load_checkpoint(cliff, str(out), map_location='cpu', strict=True)
+        for name, value in source.state_dict().items():
+            assert torch.equal(cliff.state_dict()[name], value), (network, name)
+        assert torch.load(out, weights_only=False)['meta']['network'] == network
+    torch.save(dict(state_dict={'backbone.x': torch.zeros(1)}), tmp_path / 'cliff.pth')
+    with pytest.raises(SystemExit, match="no 'aux.' weights"):
+        monkeypatch.setattr('sys.argv', ['extract', str(tmp_path / 'cliff.pth'),
+                                         str(tmp_path / 'o.pth')])
+        tool.main()
+
+
+def test_ablation_meta_table_shows_before_and_after():
+    tool = load_tool('tools/analysis_tools/ablation_meta.py')
+    regression = {'3dpw/MPJPE': 250., '3dpw/PA-MPJPE': 140., '3dpw/PVE': 300.}
+    eft = {'3dpw/MPJPE': 240., '3dpw/PA-MPJPE': 139., '3dpw/PVE': 290.,
+           '3dpw/MPJPE_init': 250., '3dpw/PA-MPJPE_init': 140., '3dpw/PVE_init': 300.}
+    lines = tool.table({'regression': {'moderate': regression}, 'EFT': {'moderate': eft}},
+                       ['moderate'])
+    assert lines[0] == '| row | moderate MPJPE | moderate PA-MPJPE | moderate PVE |'
+    assert lines[2] == '| regression | 250.0 | 140.0 | 300.0 |'
+    assert lines[3] == '| EFT | 250.0 → 240.0 | 140.0 → 139.0 | 300.0 → 290.0 |'
+    # every row's configs exist, and the rows share the training of "aux w/o meta"
+    for trained, test_config, _ in tool.ROWS.values():
+        assert osp.isfile(osp.join(ROOT, tool.CONFIGS[trained]))
+        assert test_config is None or osp.isfile(osp.join(ROOT, test_config))
+
+
+def test_test_py_tto_switches_on_a_dual_network_config():
+    """--no-tto: f_w's regression; --tto or no flag: the reference's schedule."""
+    tool = load_tool('tools/test.py')
+    config = osp.join(ROOT, 'configs', 'meta_hmr', 'meta_cliff_res18-tiny_synthetic-64x64.py')
+
+    def built(**flags):
+        args = argparse.Namespace(launcher='none', checkpoint='none', work_dir=None,
+                                  show_dir=None, interval=1, out=None, cfg_options=None,
+                                  tto=False, no_tto=False, config=config)
+        vars(args).update(flags)
+        return tool.merge_args(Config.fromfile(config), args).model.test_cfg
+
+    assert built(no_tto=True)['tto'] is None
+    for flags in (dict(), dict(tto=True)):
+        test_cfg = built(**flags)
+        assert 'tto' not in test_cfg and test_cfg.reference_tto.record_steps, flags

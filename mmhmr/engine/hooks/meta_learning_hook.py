@@ -48,6 +48,10 @@ class MetaLearningHook(Hook):
         if not hasattr(model, 'meta_enabled') or not hasattr(model, 'inner_lr'):
             raise TypeError(f'MetaLearningHook needs a DualNetworkHMR model, got '
                             f'{type(model).__name__}')
+        if not getattr(model, 'has_meta', True):
+            raise ValueError('MetaLearningHook: the DualNetworkHMR has meta=None (no inner '
+                             'step, the "aux w/o meta" ablation); remove the hook from '
+                             'custom_hooks')
         return model
 
     def inner_lr_at(self, iteration: int, base_lr: float) -> Optional[float]:
@@ -58,6 +62,10 @@ class MetaLearningHook(Hook):
             return base_lr
         progress = min(1., (iteration - self.warmup_iters) / self.ramp_iters)
         return base_lr * (self.start_factor + (1 - self.start_factor) * progress)
+
+    def before_train(self, runner) -> None:
+        """Check the model before the first iteration."""
+        self._dual_network(runner)
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
         """Set the model's ``meta_enabled`` and ``inner_lr`` for this iteration."""

@@ -17,12 +17,13 @@ Three forms, all batched (no Python loop over samples), all starting from the mo
 
 Linear forms are passed to a head as its ``linear`` callable (see ``IterativeSMPLRegressor``).
 """
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call, vmap
+from torch.nn.modules.batchnorm import _BatchNorm
 
 
 class _PerSampleLinear:
@@ -138,12 +139,23 @@ class PerSampleLinearLowRank(_PerSampleLinear):
             create_graph (bool): keep the step differentiable (second-order meta-learning);
                 False makes it a constant (first order, and test-time optimization).
         """
-        if not self._records:
-            raise RuntimeError('sgd_step needs a forward pass through the per-sample layers')
-        outputs = [y for _, _, y in self._records]
+        outputs = self.step_inputs()
         # a layer output the loss does not reach has no gradient (None): no update from it
         deltas = torch.autograd.grad(loss_sum, outputs, allow_unused=True,
                                      create_graph=create_graph)
+        self.apply_grads(deltas, lr, active, create_graph)
+
+    def step_inputs(self) -> List[Tensor]:
+        """The tensors whose gradients :meth:`apply_grads` takes: the layer outputs of the
+        last forward pass."""
+        if not self._records:
+            raise RuntimeError('sgd_step needs a forward pass through the per-sample layers')
+        return [y for _, _, y in self._records]
+
+    def apply_grads(self, deltas: Sequence[Optional[Tensor]], lr: float, active: Tensor,
+                    create_graph: bool = False) -> None:
+        """The SGD step from the gradients of the summed loss w.r.t. :meth:`step_inputs`
+        (None: no update from that output)."""
         new_u: Dict[int, list] = {}
         new_v: Dict[int, list] = {}
         for (i, x, _), delta in zip(self._records, deltas):
@@ -175,31 +187,55 @@ class PerSampleLinearLowRank(_PerSampleLinear):
 
 
 class PerSampleModule:
-    """Per-sample copies of every parameter of ``module``, applied with ``torch.func``.
+    """Per-sample parameters of every parameter of ``module``, applied with ``torch.func``.
 
-    The module runs in its current mode (eval at test time: BatchNorm uses its running
-    statistics, which are shared); buffers are shared, never updated.
+    Buffers are shared and never updated, so BatchNorm layers must be in eval mode (their
+    running statistics; a per-sample forward has no batch to take statistics over): at test
+    time the model is, in training a backbone needs ``norm_eval=True`` (mmpose's backbones).
+    Dropout draws each sample's own mask.
 
     Args:
         module (nn.Module): e.g. a backbone.
         batch_size (int): ``B``.
+        shared_grad (bool): False (test-time optimization): the per-sample parameters are
+            detached leaf copies, stepped by an optimizer. True (the meta-learning inner step):
+            they start as the module's parameters broadcast over the batch, in the graph, so
+            that a loss after :meth:`apply_grads` trains the module through them.
 
     Attributes:
-        params (dict[str, Tensor]): ``(B, ...)`` leaf tensors by parameter name.
+        params (dict[str, Tensor]): ``(B, ...)`` tensors by parameter name.
     """
 
-    def __init__(self, module: nn.Module, batch_size: int):
+    def __init__(self, module: nn.Module, batch_size: int, shared_grad: bool = False):
         self.module = module
         self.batch_size = batch_size
+        self.shared_grad = shared_grad
         self.params = {
-            name: p.detach()[None].repeat(batch_size, *([1] * p.dim())).requires_grad_()
+            name: (p[None].expand(batch_size, *p.shape) if shared_grad else
+                   p.detach()[None].repeat(batch_size, *([1] * p.dim())).requires_grad_())
             for name, p in module.named_parameters()
         }
+        # with shared_grad, frozen parameters (requires_grad=False, e.g. frozen_stages) stay
+        # shared and unadapted
+        self.adapted = [name for name, p in module.named_parameters()
+                        if not shared_grad or p.requires_grad]
         self.buffers = {name: b for name, b in module.named_buffers()}
 
     def tensors(self) -> List[Tensor]:
-        """The per-sample leaf tensors to optimise."""
-        return list(self.params.values())
+        """The per-sample tensors to optimise."""
+        return [self.params[name] for name in self.adapted]
+
+    def apply_grads(self, grads: Sequence[Optional[Tensor]], lr: float, active: Tensor,
+                    create_graph: bool = False) -> None:
+        """One SGD step of every active sample, from the gradients of the summed per-sample
+        loss w.r.t. :meth:`tensors` (None: no update of that tensor)."""
+        for name, g in zip(self.adapted, grads):
+            p = self.params[name]
+            if g is None:
+                continue
+            g = g if create_graph else g.detach()
+            mask = active.reshape((-1, ) + (1, ) * (p.dim() - 1))
+            self.params[name] = p - lr * torch.where(mask, g, g.new_zeros(()))
 
     def __call__(self, x):
         """Apply sample i's module to sample i of ``x``: a tensor ``(B, ...)`` (a backbone's
@@ -208,12 +244,22 @@ class PerSampleModule:
         if sizes != {self.batch_size}:
             raise ValueError(f'per-sample parameters hold {self.batch_size} samples, the input '
                              f'has batch sizes {sorted(sizes)}')
+        training_norms = [name for name, m in self.module.named_modules()
+                          if isinstance(m, _BatchNorm) and m.training]
+        if training_norms:
+            more = f' (and {len(training_norms) - 1} more)' if len(training_norms) > 1 else ''
+            raise RuntimeError(
+                f'per-sample parameters of {type(self.module).__name__} need its BatchNorm '
+                f'layers in eval mode, but {training_norms[0]!r}{more} is training: a '
+                'per-sample forward has no batch statistics to take. Freeze its statistics '
+                "(norm_eval=True in mmpose's backbones), or adapt only the head "
+                "(meta.adapt='head')")
 
         def one(params, sample):
             return _drop_batch(functional_call(self.module, (params, self.buffers),
                                                (_add_batch(sample), )))
 
-        return vmap(one)(self.params, x)
+        return vmap(one, randomness='different')(self.params, x)
 
 
 def _tensors(x) -> List[Tensor]:

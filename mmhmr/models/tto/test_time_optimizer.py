@@ -7,10 +7,10 @@ from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
 from mmhmr.registry import MODELS
+from .per_sample_estimator import ADAPT as PARAMS
+from .per_sample_estimator import PerSampleEstimator
 from .per_sample_optim import OPTIMIZERS, PerSampleOptimizer
-from .per_sample_params import PerSampleLinearCopies, PerSampleLinearLowRank, PerSampleModule
 
-PARAMS = ('head', 'head+neck', 'all')
 SELECTS = ('best', 'last')
 PER_SAMPLE = ('auto', 'copies', 'lowrank')
 PHASE_KEYS = ('steps', 'optimizer', 'lr', 'params', 'loss')
@@ -198,18 +198,10 @@ class TestTimeOptimizer(nn.Module):
         batch = inputs.shape[0]
         det = detected_keypoints(data_samples, like=inputs)
         adapt = {p['params'] for p in self.phases}
-        head_layers = [m for m in head.modules() if isinstance(m, nn.Linear)]
-        head_state = (PerSampleLinearLowRank if self.lowrank else PerSampleLinearCopies)(
-            head_layers, batch)
-        with_neck = getattr(model, 'with_neck', False)
-        backbone_state = PerSampleModule(model.backbone, batch) if 'all' in adapt else None
-        neck_has_params = with_neck and any(True for _ in model.neck.parameters())
-        neck_state = PerSampleModule(model.neck, batch) \
-            if neck_has_params and adapt & {'all', 'head+neck'} else None
-        shared = {}
-        if backbone_state is None:
-            with torch.no_grad():
-                shared['backbone'] = model.backbone(inputs)
+        # the per-sample parameters of every part some phase adapts; each phase steps its own
+        state = PerSampleEstimator(
+            model, batch, adapt='all' if 'all' in adapt else
+            'head+neck' if 'head+neck' in adapt else 'head', head_lowrank=self.lowrank)
 
         # the mesh is skinned at every step only if a loss term reads it; otherwise the joints'
         # vertices are enough, and the mesh is made for the iterates that are kept
@@ -218,31 +210,16 @@ class TestTimeOptimizer(nn.Module):
                                                    for loss in losses)
 
         def forward() -> Dict[str, Tensor]:
-            feats = shared['backbone'] if backbone_state is None else backbone_state(inputs)
-            if with_neck:
-                feats = model.neck(feats) if neck_state is None else neck_state(feats)
-            params = head.regress(feats, data_samples, linear=head_state)
-            return head.decode_smpl(params, data_samples, vertices=need_vertices)
+            return state(inputs, data_samples, vertices=need_vertices)
 
-        def trainable(params: str) -> List[Tensor]:
-            if self.lowrank:
-                return []
-            tensors = list(head_state.tensors())
-            if params in ('head+neck', 'all') and neck_state is not None:
-                tensors += neck_state.tensors()
-            if params == 'all':
-                tensors += backbone_state.tensors()
-            return tensors
-
-        result = self._optimise(forward, trainable, head_state, det, pseudo, batch,
+        result = self._optimise(forward, state, det, pseudo, batch,
                                 lambda pred: _mesh(head, pred))
         for pred in (result.final, result.init):
             if 'vertices' not in pred:
                 pred['vertices'] = _mesh(head, pred)
         return result
 
-    def _optimise(self, forward, trainable, head_state, det, pseudo, batch,
-                  mesh) -> TTOResult:
+    def _optimise(self, forward, state, det, pseudo, batch, mesh) -> TTOResult:
         select_loss = self.select_loss or self.phases[-1]['loss']
         device = det['score'].device
         num_steps = torch.zeros(batch, dtype=torch.long, device=device)
@@ -250,7 +227,7 @@ class TestTimeOptimizer(nn.Module):
         records = []
         for index, phase in enumerate(self.phases):
             optim = None if self.lowrank else PerSampleOptimizer(
-                trainable(phase['params']), phase['optimizer'], phase['lr'], self.betas,
+                state.tensors(phase['params']), phase['optimizer'], phase['lr'], self.betas,
                 self.eps)
             # early stopping is per phase: a sample that stalled on one objective (or set of
             # parameters) still takes the next phase
@@ -284,12 +261,11 @@ class TestTimeOptimizer(nn.Module):
                         active &= (score - previous).abs() >= self.early_stop_tol
                     previous = score
                 if k == phase['steps'] or not bool(active.any()):
-                    if self.lowrank:
-                        head_state.discard_forward()
+                    state.discard_forward()
                     break
                 num_steps += active.long()
                 if self.lowrank:
-                    head_state.sgd_step(losses.sum(), phase['lr'], active)
+                    state.sgd_step(losses.sum(), phase['lr'], active)
                 else:
                     grads = torch.autograd.grad(losses.sum(), optim.tensors, allow_unused=True)
                     optim.step([torch.zeros_like(t) if g is None else g
