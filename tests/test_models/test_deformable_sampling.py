@@ -1,0 +1,91 @@
+"""Multi-scale deformable sampling: the grid convention by hand, mmcv's own PyTorch reference,
+second-order gradients, and the implementation switch."""
+import pytest
+import torch
+from torch.autograd import gradcheck, gradgradcheck
+
+from mmhmr.models.utils.deformable_sampling import deformable_sample, deformable_sample_pytorch
+
+
+def coordinate_maps(shapes, heads=1):
+    """Levels whose channel 0 holds each pixel's column index and channel 1 its row index,
+    flattened to mmcv's ``(1, S, M, 2)``."""
+    levels = []
+    for h, w in shapes:
+        ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float64),
+                                torch.arange(w, dtype=torch.float64), indexing='ij')
+        levels.append(torch.stack([xs, ys], -1).reshape(h * w, 1, 2).expand(-1, heads, -1))
+    return torch.cat(levels)[None]
+
+
+def test_a_pixel_centre_reads_that_pixel_and_offsets_move_by_pixels():
+    shapes = [(4, 6), (2, 3)]
+    value = coordinate_maps(shapes)
+    # level 0 is 6 wide, 4 high: pixel (column 2, row 1) has its centre at (2.5 / 6, 1.5 / 4)
+    centre = torch.tensor([2.5 / 6, 1.5 / 4], dtype=torch.float64)
+    # a second point 1.25 pixels right and 0.5 down of it (bilinear is exact on a linear map)
+    moved = centre + torch.tensor([1.25 / 6, 0.5 / 4], dtype=torch.float64)
+    locations = torch.zeros(1, 2, 1, 2, 1, 2, dtype=torch.float64)
+    locations[0, 0, 0, 0, 0] = centre
+    locations[0, 1, 0, 0, 0] = moved
+    weights = torch.zeros(1, 2, 1, 2, 1, dtype=torch.float64)
+    weights[:, :, :, 0] = 1.  # level 0 only
+    out = deformable_sample_pytorch(value, shapes, locations, weights)
+    torch.testing.assert_close(out[0, 0], torch.tensor([2., 1.], dtype=torch.float64))
+    torch.testing.assert_close(out[0, 1], torch.tensor([3.25, 1.5], dtype=torch.float64))
+    # the same image point on level 1 (3 wide, 2 high): column 2.5 * 3 / 6 - 0.5 = 0.75
+    weights = weights.flip(3)  # level 1 only
+    locations_l1 = locations.clone()
+    locations_l1[:, :, :, 1] = locations[:, :, :, 0]
+    out = deformable_sample_pytorch(value, shapes, locations_l1, weights)
+    torch.testing.assert_close(out[0, 0], torch.tensor([0.75, 0.25], dtype=torch.float64))
+
+
+def test_outside_the_map_reads_zeros_and_weights_sum():
+    shapes = [(3, 3)]
+    value = torch.ones(1, 9, 1, 1, dtype=torch.float64)
+    locations = torch.tensor([0.5, 0.5, 5., 5.], dtype=torch.float64).view(1, 1, 1, 1, 2, 2)
+    weights = torch.tensor([0.25, 0.75], dtype=torch.float64).view(1, 1, 1, 1, 2)
+    out = deformable_sample_pytorch(value, shapes, locations, weights)
+    assert out.item() == pytest.approx(0.25)
+
+
+def test_matches_mmcvs_pytorch_reference():
+    from mmcv.ops.multi_scale_deform_attn import multi_scale_deformable_attn_pytorch
+    torch.manual_seed(0)
+    shapes = [(8, 6), (4, 3), (2, 2)]
+    batch, queries, heads, channels, points = 2, 5, 4, 8, 3
+    value = torch.randn(batch, sum(h * w for h, w in shapes), heads, channels)
+    locations = torch.rand(batch, queries, heads, len(shapes), points, 2) * 1.2 - 0.1
+    weights = torch.rand(batch, queries, heads, len(shapes), points).softmax(-1)
+    ours = deformable_sample_pytorch(value, shapes, locations, weights)
+    theirs = multi_scale_deformable_attn_pytorch(value, torch.tensor(shapes), locations,
+                                                 weights)
+    assert ours.shape == (batch, queries, heads * channels)
+    torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_twice_differentiable():
+    torch.manual_seed(0)
+    shapes = [(3, 4), (2, 2)]
+    value = torch.randn(1, 16, 2, 2, dtype=torch.float64, requires_grad=True)
+    # away from pixel centres, where bilinear interpolation is not differentiable
+    locations = (torch.rand(1, 2, 2, 2, 2, 2, dtype=torch.float64) * 0.8 + 0.1 +
+                 0.013).requires_grad_()
+    weights = torch.rand(1, 2, 2, 2, 2, dtype=torch.float64, requires_grad=True)
+
+    def fn(v, loc, w):
+        return deformable_sample_pytorch(v, shapes, loc, w)
+    assert gradcheck(fn, (value, locations, weights))
+    assert gradgradcheck(fn, (value, locations, weights))
+
+
+def test_impl_switch():
+    value = torch.zeros(1, 4, 1, 1)
+    locations, weights = torch.full((1, 1, 1, 1, 1, 2), 0.5), torch.ones(1, 1, 1, 1, 1)
+    out = deformable_sample(value, [(2, 2)], locations, weights)  # 'auto' on CPU: PyTorch
+    assert out.shape == (1, 1, 1)
+    with pytest.raises(RuntimeError, match='CUDA'):
+        deformable_sample(value, [(2, 2)], locations, weights, impl='mmcv')
+    with pytest.raises(ValueError, match='impl'):
+        deformable_sample(value, [(2, 2)], locations, weights, impl='cuda')
