@@ -78,10 +78,13 @@ class PerSampleLinearCopies(_PerSampleLinear):
         return self.weights + self.biases
 
     def __call__(self, layer: nn.Linear, x: Tensor) -> Tensor:
-        """``(B, in)`` -> ``(B, out)`` with sample i's own weights."""
+        """``(B, ..., in)`` -> ``(B, ..., out)`` with sample i's own weights (a token axis,
+        e.g. one feature per keypoint, shares sample i's weights)."""
         i = self._lookup(layer)
         self._check_batch(x)
-        return torch.baddbmm(self.biases[i][:, :, None], self.weights[i], x[:, :, None])[..., 0]
+        tokens = x.reshape(x.shape[0], -1, x.shape[-1])  # (B, T, in)
+        y = torch.baddbmm(self.biases[i][:, None], tokens, self.weights[i].transpose(1, 2))
+        return y.reshape(*x.shape[:-1], y.shape[-1])
 
 
 class PerSampleLinearLowRank(_PerSampleLinear):
@@ -114,17 +117,21 @@ class PerSampleLinearLowRank(_PerSampleLinear):
         self._records = []  # (layer index, input, output) of the current forward pass
 
     def __call__(self, layer: nn.Linear, x: Tensor) -> Tensor:
-        """``(B, in)`` -> ``(B, out)`` with sample i's adapted layer."""
+        """``(B, ..., in)`` -> ``(B, ..., out)`` with sample i's adapted layer (a token axis,
+        e.g. one feature per keypoint, shares sample i's layer: each token adds rank-1 terms
+        to its gradient)."""
         i = self._lookup(layer)
         self._check_batch(x)
         weight, bias = layer.weight, layer.bias
         if not self.shared_grad:
             weight, bias = weight.detach(), None if bias is None else bias.detach()
-        y = F.linear(x, weight, bias) + self.bias_deltas[i]
+        tokens = x.reshape(x.shape[0], -1, x.shape[-1])  # (B, T, in)
+        y = F.linear(tokens, weight, bias) + self.bias_deltas[i][:, None]
         if self.u[i] is not None:
-            y = y + torch.einsum('bro,br->bo', self.u[i], torch.einsum('bri,bi->br', self.v[i], x))
-        self._records.append((i, x, y))
-        return y
+            y = y + torch.einsum('bro,btr->bto', self.u[i],
+                                 torch.einsum('bri,bti->btr', self.v[i], tokens))
+        self._records.append((i, tokens, y))
+        return y.reshape(*x.shape[:-1], y.shape[-1])
 
     def sgd_step(self, loss_sum: Tensor, lr: float, active: Tensor,
                  create_graph: bool = False) -> None:
@@ -162,11 +169,12 @@ class PerSampleLinearLowRank(_PerSampleLinear):
             if delta is None:
                 continue
             # where, not a product: a stopped sample with a NaN gradient keeps its layer
+            # (B, T, out) and (B, T, in): every token of every application adds a rank-1 term
             new_u.setdefault(i, []).append(
-                torch.where(active[:, None], -lr * delta, delta.new_zeros(())))
+                torch.where(active[:, None, None], -lr * delta, delta.new_zeros(())))
             new_v.setdefault(i, []).append(x if create_graph else x.detach())
         for i in new_u:
-            u, v = torch.stack(new_u[i], 1), torch.stack(new_v[i], 1)  # (B, t, out), (B, t, in)
+            u, v = torch.cat(new_u[i], 1), torch.cat(new_v[i], 1)  # (B, t, out), (B, t, in)
             self.u[i] = u if self.u[i] is None else torch.cat([self.u[i], u], 1)
             self.v[i] = v if self.v[i] is None else torch.cat([self.v[i], v], 1)
             self.bias_deltas[i] = self.bias_deltas[i] + u.sum(1)

@@ -1,0 +1,136 @@
+"""Keypoint encoders: with zero offsets the deformable encoder reads the features at the
+anchors, a hand-set offset moves its sample by the expected pixels, it is twice
+differentiable; the fixed-RoI encoder has the same interface."""
+import pytest
+import torch
+from torch import nn
+from torch.autograd import gradgradcheck
+
+from mmhmr.models.heads.keypoint_encoders import (DeformableKeypointEncoder,
+                                                  RoIKeypointEncoder)
+
+SHAPES = [(8, 6), (4, 3)]  # (H, W) of two levels of a 32x24 crop
+
+
+def coordinate_feats(batch=2, channels=8):
+    """Levels whose channel 0 holds each pixel centre's crop-normalised x and channel 1 its
+    y (the same function on every level), other channels zero."""
+    feats = []
+    for h, w in SHAPES:
+        f = torch.zeros(batch, channels, h, w, dtype=torch.float64)
+        f[:, 0] = ((torch.arange(w, dtype=torch.float64) + 0.5) / w * 2 - 1)[None, None, :]
+        f[:, 1] = ((torch.arange(h, dtype=torch.float64) + 0.5) / h * 2 - 1)[None, :, None]
+        feats.append(f)
+    return feats
+
+
+def transparent(encoder):
+    """Identity value and output projections, no query embedding: the output is the sampled
+    feature."""
+    with torch.no_grad():
+        for proj in encoder.value_proj:
+            proj.weight.copy_(torch.eye(proj.weight.shape[0])[:, :, None, None])
+            proj.bias.zero_()
+        encoder.out_proj.weight.copy_(torch.eye(encoder.embed_dims))
+        encoder.out_proj.bias.zero_()
+        encoder.query_embed.weight.zero_()
+    return encoder.double()
+
+
+# inside the finest level's outer half pixel, where bilinear interpolation of a linear map is
+# exact on every level
+ANCHORS = torch.tensor([[[-0.5, 0.25], [0.1, -0.6], [0.6, 0.5]],
+                        [[0., 0.], [-0.3, 0.7], [0.4, -0.2]]], dtype=torch.float64)
+
+
+def test_zero_offsets_read_the_features_at_the_anchors():
+    encoder = transparent(DeformableKeypointEncoder(3, [8, 8], embed_dims=8, num_heads=1,
+                                                    num_points=2))
+    with torch.no_grad():
+        encoder.sampling_offsets.bias.zero_()
+    out = encoder(coordinate_feats(), ANCHORS)
+    assert out.shape == (2, 3, 8)
+    torch.testing.assert_close(out[..., :2], ANCHORS)
+    assert out[..., 2:].abs().max() == 0
+
+
+def test_a_hand_set_offset_moves_the_sample_by_pixels():
+    encoder = transparent(DeformableKeypointEncoder(3, [8, 8], embed_dims=8, num_heads=1,
+                                                    num_points=2))
+    with torch.no_grad():
+        # offsets (levels, points, 2): level 0 point 0 by (+1, -0.5) pixels of that level
+        bias = torch.zeros(2, 2, 2, dtype=torch.float64)
+        bias[0, 0] = torch.tensor([1., -0.5])
+        encoder.sampling_offsets.bias.copy_(bias.flatten())
+        # all attention on level 0 point 0
+        logits = torch.full((2, 2), -1e4, dtype=torch.float64)
+        logits[0, 0] = 0.
+        encoder.attention_weights.bias.copy_(logits.flatten())
+    anchors = ANCHORS * 0.5  # away from the edges after the move
+    out = encoder(coordinate_feats(), anchors)
+    # level 0 is 6 x 8 pixels spanning 2 normalised units: a pixel is 2/6 in x, 2/8 in y
+    expected = anchors + torch.tensor([1. * 2 / 6, -0.5 * 2 / 8], dtype=torch.float64)
+    torch.testing.assert_close(out[..., :2], expected)
+
+
+def test_starts_as_deformable_detr_and_is_twice_differentiable():
+    torch.manual_seed(0)
+    encoder = DeformableKeypointEncoder(2, [3, 5], embed_dims=8, num_heads=2,
+                                        num_points=2).double()
+    offsets = encoder.sampling_offsets.bias.view(2, 2, 2, 2)  # heads, levels, points, xy
+    torch.testing.assert_close(offsets[0, 0], torch.tensor([[1., 0.], [2., 0.]],
+                                                           dtype=torch.float64))
+    torch.testing.assert_close(offsets[1, 1], torch.tensor([[-1., 0.], [-2., 0.]],
+                                                           dtype=torch.float64), atol=1e-6,
+                               rtol=0)
+    assert torch.all(encoder.attention_weights.weight == 0)
+    feats = [torch.randn(1, 3, 4, 3, dtype=torch.float64),
+             torch.randn(1, 5, 2, 2, dtype=torch.float64)]
+    anchors = torch.tensor([[[0.13, -0.21], [-0.37, 0.44]]], dtype=torch.float64)
+    with torch.no_grad():  # non-zero offsets and weights: every path carries gradient
+        encoder.sampling_offsets.weight.normal_(0, 0.1)
+        encoder.attention_weights.weight.normal_(0, 0.1)
+
+    def fn(f0, f1, a):
+        return encoder([f0, f1], a)
+    inputs = tuple(t.clone().requires_grad_() for t in (*feats, anchors))
+    assert gradgradcheck(fn, inputs, atol=1e-5)
+
+
+def test_bad_inputs_are_named():
+    encoder = DeformableKeypointEncoder(3, [8, 8], embed_dims=8, num_heads=2)
+    feats = [f.float() for f in coordinate_feats()]
+    with pytest.raises(ValueError, match='anchors must be'):
+        encoder(feats, torch.zeros(2, 4, 2))
+    with pytest.raises(ValueError, match='2 feature levels'):
+        encoder(feats[:1], torch.zeros(2, 3, 2))
+    with pytest.raises(ValueError, match='divisible'):
+        DeformableKeypointEncoder(3, [8], embed_dims=10, num_heads=4)
+
+
+def test_roi_encoder_has_the_same_interface_and_follows_its_anchor():
+    torch.manual_seed(0)
+    encoder = RoIKeypointEncoder(3, [8, 8], embed_dims=8, roi_size=0.5, window=2)
+    feats = [f.float() for f in coordinate_feats()]
+    anchors = ANCHORS.float()
+    out = encoder(feats, anchors)
+    assert out.shape == (2, 3, 8)
+    moved = encoder(feats, anchors + 0.2)
+    assert not torch.allclose(out, moved)
+    out.sum().backward()
+    assert encoder.pool_proj.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='the mmcv op needs CUDA')
+def test_mmcv_op_and_pytorch_agree_on_cuda():
+    torch.manual_seed(0)
+    encoder = DeformableKeypointEncoder(5, [8, 16], embed_dims=32, num_heads=4).cuda()
+    with torch.no_grad():
+        encoder.sampling_offsets.weight.normal_(0, 0.5)
+        encoder.attention_weights.weight.normal_(0, 0.5)
+    feats = [torch.randn(3, 8, 16, 12).cuda(), torch.randn(3, 16, 8, 6).cuda()]
+    anchors = (torch.rand(3, 5, 2) * 1.6 - 0.8).cuda()
+    encoder.impl = 'mmcv'
+    ops = encoder(feats, anchors)
+    encoder.impl = 'pytorch'
+    torch.testing.assert_close(ops, encoder(feats, anchors), rtol=1e-5, atol=1e-5)
