@@ -120,3 +120,36 @@ def _spin_49_from_smpl_54():
 
 
 SMPL_54_TO_SPIN_49 = _spin_49_from_smpl_54()
+
+# The global-to-pixel head's keypoint -> body-part map: for each SMPL joint, the SPIN 24
+# ground-truth keypoints whose local features predict its rotation residual. A joint's
+# rotation moves the bones below it, so it is governed by the keypoints at their far ends
+# (the hip by the knee, the knee by the ankle, ...); the pelvis (global orientation) by the
+# hips and the torso, the head by the face.
+SMPL_24_PARTS = {
+    'pelvis': ('right_hip', 'left_hip', 'pelvis_mpii', 'spine_h36m'),
+    'left_hip': ('left_knee', ),
+    'right_hip': ('right_knee', ),
+    'spine1': ('spine_h36m', ),
+    'left_knee': ('left_ankle', ),
+    'right_knee': ('right_ankle', ),
+    'spine2': ('thorax_mpii', ),
+    'left_ankle': ('left_ankle', ),
+    'right_ankle': ('right_ankle', ),
+    'spine3': ('thorax_mpii', 'neck_lsp'),
+    'left_foot': ('left_ankle', ),
+    'right_foot': ('right_ankle', ),
+    'neck': ('neck_lsp', 'head_h36m'),
+    'left_collar': ('left_shoulder', ),
+    'right_collar': ('right_shoulder', ),
+    'head': ('head_top_lsp', 'jaw_h36m', 'head_h36m', 'nose', 'left_eye', 'right_eye',
+             'left_ear', 'right_ear'),
+    'left_shoulder': ('left_elbow', ),
+    'right_shoulder': ('right_elbow', ),
+    'left_elbow': ('left_wrist', ),
+    'right_elbow': ('right_wrist', ),
+    'left_wrist': ('left_wrist', ),
+    'right_wrist': ('right_wrist', ),
+    'left_hand': ('left_wrist', ),
+    'right_hand': ('right_wrist', ),
+}

@@ -156,6 +156,12 @@ class DualNetworkHMR(BaseModel):
         if inner_keypoints not in ('gt', 'det'):
             raise ValueError(f"DualNetworkHMR: inner_keypoints must be 'gt' or 'det', got "
                              f'{inner_keypoints!r}')
+        if not self.first_order:
+            # the inner step's graph is differentiated again: modules with a once-differentiable
+            # fast path (mmcv's deformable attention op) take their twice-differentiable one
+            for module in self.main.modules():
+                if hasattr(module, 'second_order'):
+                    module.second_order = True
         self.inner_loss = MODELS.build(inner_loss)
         self.inner_keypoints = inner_keypoints
         self.outer_weight, self.aux_weight = float(outer_weight), float(aux_weight)

@@ -47,7 +47,8 @@ class DynamicMatchingAssigner:
 
     @torch.no_grad()
     def assign(self, scores: Tensor, pred_keypoints: Tensor, gt_keypoints: Tensor,
-               visible: Tensor, cost: Optional[Tensor] = None) -> KeypointAssignResult:
+               visible: Tensor, cost: Optional[Tensor] = None, centres: Optional[Tensor] = None,
+               map_size=None) -> KeypointAssignResult:
         """
         Args:
             scores (Tensor): ``(B, K, N)`` classification logits of the ``N`` pixels.
@@ -57,6 +58,7 @@ class DynamicMatchingAssigner:
             visible (Tensor): ``(B, K)`` bool (or weights > 0).
             cost (Tensor, optional): ``(B, K, N)`` a precomputed cost table (tests, or costs
                 computed elsewhere); None computes it from ``costs``.
+            centres, map_size: unused (the interface of ``FixedRadiusAssigner``).
 
         Returns:
             KeypointAssignResult: positives ``(B, N, K)`` and the matched pixel per keypoint.
