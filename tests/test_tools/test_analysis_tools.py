@@ -137,3 +137,13 @@ def test_test_py_tto_switches_on_a_dual_network_config():
     for flags in (dict(), dict(tto=True)):
         test_cfg = built(**flags)
         assert 'tto' not in test_cfg and test_cfg.reference_tto.record_steps, flags
+
+
+def test_ablation_g2p_rows_exist_and_print_one_value():
+    tool = load_tool('tools/analysis_tools/ablation_g2p.py')
+    for config in tool.ROWS.values():
+        assert osp.isfile(osp.join(ROOT, config)), config
+    lines = tool.table({'full': {'moderate': {'3dpw/MPJPE': 200., '3dpw/PA-MPJPE': 120.,
+                                               '3dpw/PVE': 240.}}}, ['moderate'],
+                       plain_rows=list(tool.ROWS))
+    assert lines[2] == '| full | 200.0 | 120.0 | 240.0 |'

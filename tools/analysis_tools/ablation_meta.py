@@ -21,15 +21,14 @@ schedule. Runs whose checkpoint or metrics exist are not repeated (delete the wo
 start over). The PNG draws MPJPE against the TTO step for every TTO row.
 """
 import argparse
-import json
 import os
 import os.path as osp
-import subprocess
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Dict
 
-ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from ablation_runs import extract, table, test, train  # noqa: E402
 META = 'configs/meta_hmr'
 EFT = 'configs/eft/eft_cliff_res18-tiny_synthetic-moderate-64x64.py'
 
@@ -48,7 +47,6 @@ CONFIGS = {
     'meta': f'{META}/meta_cliff_res18-tiny_synthetic-64x64.py',
     'meta-2nd': f'{META}/meta-2nd_cliff_res18-tiny_synthetic-64x64.py',
 }
-METRICS = ('MPJPE', 'PA-MPJPE', 'PVE')
 
 
 def parse_args():
@@ -66,94 +64,10 @@ def parse_args():
     return parser.parse_args()
 
 
-def run(cmd: List[str], log: str) -> None:
-    """Run a tool, its output into ``log``; fail with the log's tail."""
-    start = time.time()
-    os.makedirs(osp.dirname(log), exist_ok=True)
-    with open(log, 'w') as f:
-        code = subprocess.call(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT)
-    if code:
-        with open(log) as f:
-            tail = f.read()[-3000:]
-        raise SystemExit(f'{" ".join(cmd)} failed ({code}); the end of {log}:\n{tail}')
-    print(f'  {time.time() - start:6.0f} s  {" ".join(cmd[1:3])}', flush=True)
-
-
-def train(name: str, args) -> str:
-    """Train one config (unless its last checkpoint exists); its checkpoint path."""
-    work = osp.join(args.work_dir, name)
-    last = osp.join(work, f'epoch_{args.epochs}.pth')
-    if not osp.isfile(last):
-        e = args.epochs
-        run([sys.executable, 'tools/train.py', CONFIGS[name], '--work-dir', work,
-             '--cfg-options', f'train_cfg.max_epochs={e}', f'param_scheduler.0.end={e}',
-             f'param_scheduler.0.T_max={e}', f'randomness.seed={args.seed}'],
-            osp.join(work, 'train.log'))
-    return last
-
-
-def extract(checkpoint: str, network: str) -> str:
-    out = checkpoint.replace('.pth', f'_{network}.pth')
-    if not osp.isfile(out):
-        run([sys.executable, 'tools/misc/extract_dual_network.py', checkpoint, out,
-             '--network', network], out + '.log')
-    return out
-
-
-def test(config: str, checkpoint: str, work: str, domain: str, tto: bool,
-         args) -> Dict[str, float]:
-    """Test one model on one domain (unless its metrics exist); its metrics."""
-    out = osp.join(work, 'metrics.json')
-    if not osp.isfile(out):
-        cmd = [sys.executable, 'tools/test.py', config, checkpoint, '--work-dir', work,
-               '--cfg-options', f'test_dataloader.dataset.domain.preset={domain}',
-               f'test_dataloader.dataset.num_samples={args.test_samples}']
-        if not tto:
-            cmd.insert(4, '--no-tto')
-        run(cmd, osp.join(work, 'test.log'))
-        found = sorted(
-            osp.join(dirpath, f) for dirpath, _, files in os.walk(work) for f in files
-            if f == 'test_metrics.json')
-        if not found:
-            raise SystemExit(f'{work}: tools/test.py wrote no test_metrics.json')
-        with open(found[-1]) as f:
-            metrics = json.load(f)
-        with open(out, 'w') as f:
-            json.dump(metrics, f, indent=1)
-    with open(out) as f:
-        return json.load(f)
-
-
-def value(metrics: Dict[str, float], name: str, init: bool = False) -> Optional[float]:
-    """``3dpw/<name>`` (``_init``: before TTO)."""
-    return metrics.get(f'3dpw/{name}{"_init" if init else ""}')
-
-
-def table(results: Dict[str, Dict[str, Dict[str, float]]], domains: List[str]) -> List[str]:
-    """Markdown rows: per domain and metric, 'before -> after' (mm)."""
-    head = '| row | ' + ' | '.join(f'{d} {m}' for d in domains for m in METRICS) + ' |'
-    lines = [head, '|' + '---|' * (1 + len(domains) * len(METRICS))]
-    for row, by_domain in results.items():
-        cells = []
-        for domain in domains:
-            metrics = by_domain[domain]
-            for m in METRICS:
-                before, after = value(metrics, m, init=True), value(metrics, m)
-                if after is None:
-                    cells.append('n/a')
-                elif row == 'regression' or before is None:
-                    cells.append(f'{after:.1f}')
-                else:
-                    cells.append(f'{before:.1f} → {after:.1f}')
-        lines.append(f'| {row} | ' + ' | '.join(cells) + ' |')
-    return lines
-
-
 def plot(results, domain: str, out: str) -> None:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
     from plot_tto_steps import step_curves
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for ax, metric in zip(axes, ('MPJPE', 'PA-MPJPE')):
@@ -181,7 +95,7 @@ def main():
     for row in args.rows:
         trained, test_config, network = ROWS[row]
         print(f'{row}:', flush=True)
-        checkpoint = train(trained, args)
+        checkpoint = train(trained, CONFIGS[trained], args)
         config = test_config or CONFIGS[trained]
         if network is not None:
             checkpoint = extract(checkpoint, network)
