@@ -26,7 +26,7 @@ import time
 from typing import Dict
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from ablation_runs import table, test, train  # noqa: E402
+from ablation_runs import add_arguments, table, test, train  # noqa: E402
 
 G2P = 'configs/g2p'
 ROWS = {
@@ -40,15 +40,7 @@ ROWS = {
 
 def parse_args():
     parser = argparse.ArgumentParser(description='The global-to-pixel ablation on synthetic data')
-    parser.add_argument('--work-dir', default='work_dirs/ablation_g2p')
-    parser.add_argument('--epochs', type=int, default=5, help='training epochs of every row')
-    parser.add_argument('--test-samples', type=int, default=160,
-                        help='test images per domain')
-    parser.add_argument('--domains', nargs='+', default=['moderate', 'shifted'],
-                        choices=['moderate', 'shifted'])
-    parser.add_argument('--seed', type=int, default=0, help='the training seed')
-    parser.add_argument('--rows', nargs='+', default=list(ROWS), choices=list(ROWS))
-    parser.add_argument('--markdown', help='also write the table as markdown here')
+    add_arguments(parser, 'work_dirs/ablation_g2p', 5, ROWS)
     return parser.parse_args()
 
 

@@ -28,7 +28,7 @@ import time
 from typing import Dict
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from ablation_runs import extract, table, test, train  # noqa: E402
+from ablation_runs import add_arguments, extract, table, test, train  # noqa: E402
 META = 'configs/meta_hmr'
 EFT = 'configs/eft/eft_cliff_res18-tiny_synthetic-moderate-64x64.py'
 
@@ -51,16 +51,8 @@ CONFIGS = {
 
 def parse_args():
     parser = argparse.ArgumentParser(description='The dual-network ablation on synthetic data')
-    parser.add_argument('--work-dir', default='work_dirs/ablation_meta')
-    parser.add_argument('--epochs', type=int, default=5, help='training epochs of every row')
-    parser.add_argument('--test-samples', type=int, default=160,
-                        help='test images per domain')
-    parser.add_argument('--domains', nargs='+', default=['moderate', 'shifted'],
-                        choices=['moderate', 'shifted'])
-    parser.add_argument('--seed', type=int, default=0, help='the training seed')
-    parser.add_argument('--rows', nargs='+', default=list(ROWS), choices=list(ROWS))
+    add_arguments(parser, 'work_dirs/ablation_meta', 5, ROWS)
     parser.add_argument('--plot', help='write the MPJPE-vs-TTO-step PNG here')
-    parser.add_argument('--markdown', help='also write the table as markdown here')
     return parser.parse_args()
 
 

@@ -1,5 +1,6 @@
 """What the ablation scripts share: run a tool, train a config, test a checkpoint on a
 synthetic shift domain, and print the table (tools/analysis_tools/ablation_*.py)."""
+import argparse
 import json
 import os
 import os.path as osp
@@ -10,6 +11,20 @@ from typing import Dict, List, Optional, Sequence
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 METRICS = ('MPJPE', 'PA-MPJPE', 'PVE')
+
+
+def add_arguments(parser: argparse.ArgumentParser, work_dir: str, epochs: int,
+                  rows: Sequence[str]) -> None:
+    """The arguments every ablation script takes."""
+    parser.add_argument('--work-dir', default=work_dir)
+    parser.add_argument('--epochs', type=int, default=epochs, help='training epochs of every row')
+    parser.add_argument('--test-samples', type=int, default=160,
+                        help='test images per domain')
+    parser.add_argument('--domains', nargs='+', default=['moderate', 'shifted'],
+                        choices=['moderate', 'shifted'])
+    parser.add_argument('--seed', type=int, default=0, help='the training seed')
+    parser.add_argument('--rows', nargs='+', default=list(rows), choices=list(rows))
+    parser.add_argument('--markdown', help='also write the table as markdown here')
 
 
 def run(cmd: List[str], log: str) -> None:
