@@ -14,7 +14,7 @@ model = dict(
         residual=True,
         n_refine=1,
         anchors='stage1',
-        dense=dict(in_channels=48, level=0, feat_channels=64,
+        dense=dict(in_channels=96, level=1, feat_channels=64,
                    assigner=dict(type='DynamicMatchingAssigner', topk=1)),
         local_weight=1.0,
         global_weight=0.5))

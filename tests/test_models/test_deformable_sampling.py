@@ -4,7 +4,8 @@ import pytest
 import torch
 from torch.autograd import gradcheck, gradgradcheck
 
-from mmhmr.models.utils.deformable_sampling import deformable_sample, deformable_sample_pytorch
+from mmhmr.models.utils.deformable_sampling import (deformable_sample, deformable_sample_projected,
+                                                    deformable_sample_pytorch)
 
 
 def coordinate_maps(shapes, heads=1):
@@ -63,6 +64,31 @@ def test_matches_mmcvs_pytorch_reference():
                                                  weights)
     assert ours.shape == (batch, queries, heads * channels)
     torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('queries', [1, 40])
+def test_sampling_raw_maps_then_projecting_equals_projecting_first(queries):
+    """Sampling commutes with a 1x1 projection, bias included where samples leave the map
+    (locations reach 0.3 outside it): checked against projecting every pixel first and
+    sampling with mmcv's own PyTorch reference. One query samples fewer points than a level
+    has pixels (the raw maps are sampled), 40 queries more (the maps are projected first)."""
+    from mmcv.ops.multi_scale_deform_attn import multi_scale_deformable_attn_pytorch
+    torch.manual_seed(0)
+    shapes = [(8, 6), (4, 3)]
+    batch, heads, channels, points, in_channels = 2, 2, 3, 2, [5, 7]
+    feats = [torch.randn(batch, c, h, w, dtype=torch.float64)
+             for c, (h, w) in zip(in_channels, shapes)]
+    proj_w = [torch.randn(heads * channels, c, dtype=torch.float64) for c in in_channels]
+    proj_b = [torch.randn(heads * channels, dtype=torch.float64) for _ in in_channels]
+    locations = torch.rand(batch, queries, heads, 2, points, 2, dtype=torch.float64) * 1.6 - 0.3
+    weights = torch.rand(batch, queries, heads, 2, points, dtype=torch.float64).softmax(-1)
+    value = torch.cat([(torch.einsum('dc,bchw->bhwd', w, f) + b).reshape(batch, -1, heads,
+                                                                         channels)
+                       for f, w, b in zip(feats, proj_w, proj_b)], 1)
+    expected = multi_scale_deformable_attn_pytorch(value, torch.tensor(shapes), locations,
+                                                   weights)
+    ours = deformable_sample_projected(feats, proj_w, proj_b, locations, weights)
+    torch.testing.assert_close(ours, expected, rtol=1e-10, atol=1e-10)
 
 
 def test_twice_differentiable():

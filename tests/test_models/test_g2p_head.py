@@ -108,6 +108,34 @@ def test_both_stages_losses_train_the_encoder_and_the_regressor(procedural_body_
     assert head.dec_pose_local.weight.grad.abs().sum() > 0
 
 
+def test_stage_1_mesh_loss_reads_every_stride_th_vertex_in_training(procedural_body_dir,
+                                                                   batch):
+    """Training mode: stage 1's mesh is vertices 0, s, 2s, ... of the whole mesh, and its
+    vertex loss is the mean L1 over those (VertexLoss x 0.5, x global_weight 0.5, written out
+    here); eval mode: the whole mesh."""
+    from mmhmr.models.utils.rotation import axis_angle_to_matrix
+    model = build(procedural_body_dir, stage1_vertex_stride=5).train()
+    head, samples = model.head, batch['data_samples']
+    params = head.regress(model.extract_feat(batch['inputs']), samples)
+    sparse = head.decode_smpl(params, samples)
+    model.eval()
+    whole = head.decode_smpl(params, samples)
+    assert whole['stage1_vertices'].shape == (3, 6890, 3)
+    assert sparse['stage1_vertices'].shape == (3, 1378, 3)  # ceil(6890 / 5)
+    torch.testing.assert_close(sparse['stage1_vertices'], whole['stage1_vertices'][:, ::5],
+                               atol=1e-6, rtol=0)
+    assert torch.equal(sparse['vertices'], whole['vertices'])
+    model.train()
+    losses = head.loss_by_pred(sparse, samples)
+    betas = torch.cat([torch.as_tensor(s.gt_instances.smpl_betas) for s in samples]).float()
+    pose = torch.cat([torch.as_tensor(s.gt_instances.smpl_pose) for s in samples]).float()
+    gt = head.body_model(betas, axis_angle_to_matrix(pose.reshape(-1, 24, 3)))['vertices']
+    has = torch.cat([torch.as_tensor(s.gt_instances.has_smpl) for s in samples]).float()
+    per_sample = (sparse['stage1_vertices'] - gt[:, ::5]).abs().mean((1, 2)) * has
+    expected = 0.5 * 0.5 * per_sample.sum() / has.sum().clamp(min=1)
+    torch.testing.assert_close(losses['loss_global_vertices'], expected, rtol=1e-5, atol=1e-7)
+
+
 def test_tto_adapts_the_head_per_sample(procedural_body_dir, batch):
     model = build(procedural_body_dir)
     randomise_decoders(model.head)

@@ -286,3 +286,20 @@ def test_joints_without_the_mesh_equal_the_full_model(random_smpl_dir, joint_set
         torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-6)
     if joint_set != 'smpl_24':  # far fewer vertices than the mesh
         assert 0 < len(model._joint_vertex_ids()) < model.num_vertices / 4
+
+
+def test_a_few_vertices_by_id_equal_the_full_mesh(random_smpl_dir):
+    """vertices=<ids> skins those vertices (and the joints' own): the same vertices, in the
+    asked order, and the same joints as the whole mesh."""
+    model = SMPL(random_smpl_dir, joint_set='spin_49').double()
+    g = torch.Generator().manual_seed(5)
+    betas = torch.randn(2, 10, generator=g, dtype=torch.float64)
+    pose = 0.5 * torch.randn(2, 72, generator=g, dtype=torch.float64)
+    transl = torch.randn(2, 3, generator=g, dtype=torch.float64)
+    ids = torch.tensor([6889, 3, 500, 3])
+    full = model(betas, pose, transl)
+    part = model(betas, pose, transl, vertices=ids)
+    torch.testing.assert_close(part['vertices'], full['vertices'][:, ids], atol=1e-9, rtol=0)
+    torch.testing.assert_close(part['joints'], full['joints'], atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match=r'vertex ids must be in \[0, 6890\)'):
+        model(betas, pose, vertices=torch.tensor([6890]))

@@ -1,8 +1,9 @@
-"""The SMPL body model (smplx's, built from arrays) and the joint sets regressed from it."""
+"""The SMPL body model (smplx's arrays, our batched skinning) and the joint sets regressed
+from it."""
 import contextlib
 import io
 import os.path as osp
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Union
 
 import numpy as np
 import smplx
@@ -50,7 +51,10 @@ def pose_to_rotmat(pose: Tensor) -> Tensor:
 
 @MODELS.register_module()
 class SMPL(nn.Module):
-    """SMPL body model: smplx's ``SMPL`` without inner parameters, plus SPIN's joint sets.
+    """SMPL body model: smplx's ``SMPL`` arrays without inner parameters, plus SPIN's joint sets.
+
+    Posing uses ``subset_lbs.skin_vertex_subset`` (smplx's ``lbs`` equations, batched without
+    per-vertex matrix products; tested against smplx), for the whole mesh or a few vertices.
 
     Nothing is trainable, and the model's arrays are non-persistent buffers: they follow
     ``.to(device)`` but stay out of ``state_dict()``, so checkpoints never carry the (licensed)
@@ -161,7 +165,7 @@ class SMPL(nn.Module):
         return JOINT_SET_SIZES[self.joint_set]
 
     def forward(self, betas: Tensor, pose: Tensor, transl: Optional[Tensor] = None,
-                vertices: bool = True) -> Dict[str, Tensor]:
+                vertices: Union[bool, Tensor] = True) -> Dict[str, Tensor]:
         """Pose and shape the body.
 
         Args:
@@ -169,13 +173,15 @@ class SMPL(nn.Module):
             pose (Tensor): ``(B, 24, 3, 3)`` rotation matrices or axis-angle ``(B, 72)`` /
                 ``(B, 24, 3)``, global orientation first.
             transl (Tensor, optional): ``(B, 3)`` added to vertices and joints.
-            vertices (bool): False skins only the vertices the joints need
-                (``subset_lbs.py``; the same joints, several times faster) and returns no
-                ``vertices``. Defaults to True.
+            vertices (bool | Tensor): True skins the whole mesh; False skins only the
+                vertices the joints need (``subset_lbs.py``; the same joints, several times
+                faster) and returns no ``vertices``; a ``(S,)`` long tensor of vertex ids
+                skins those and the joints' own, and returns ``vertices (B, S, 3)`` in that
+                order (e.g. a sparse mesh for a loss). Defaults to True.
 
         Returns:
-            dict: ``vertices (B, 6890, 3)`` (unless ``vertices=False``), ``smpl_joints
-            (B, 24, 3)`` and ``joints (B, J, 3)`` of ``self.joint_set``.
+            dict: ``vertices (B, 6890, 3)`` (or ``(B, S, 3)``; none for ``vertices=False``),
+            ``smpl_joints (B, 24, 3)`` and ``joints (B, J, 3)`` of ``self.joint_set``.
         """
         rotmat = pose_to_rotmat(pose)
         batch_size = rotmat.shape[0]
@@ -184,36 +190,50 @@ class SMPL(nn.Module):
                              f'batch {batch_size}, got {tuple(betas.shape)}')
         if transl is not None and tuple(transl.shape) != (batch_size, 3):
             raise ValueError(f'transl must be ({batch_size}, 3), got {tuple(transl.shape)}')
-        if not vertices:
-            return self._joints_only(betas, rotmat, transl)
-        output = self.body_model(
-            betas=betas,
-            global_orient=rotmat[:, :1],
-            body_pose=rotmat[:, 1:],
-            transl=transl,
-            pose2rot=False)
-        vertices = output.vertices
-        smpl_joints = output.joints[:, :NUM_JOINTS]
-        joints = self.regress_joints(vertices, smpl_joints, self.joint_set)
-        return dict(vertices=vertices, smpl_joints=smpl_joints, joints=joints)
-
-    def _joints_only(self, betas: Tensor, rotmat: Tensor,
-                     transl: Optional[Tensor]) -> Dict[str, Tensor]:
-        """``smpl_joints`` and ``joints`` from the skinned vertices the joint set reads."""
-        key = (self.joint_set, betas.dtype, betas.device)
-        if getattr(self, '_subset_key', None) != key:
-            ids = self._joint_vertex_ids().to(betas.device)
-            arrays = subset_skinning_arrays(self.body_model, ids)
-            self._subset = (ids, {k: v.to(betas.dtype) for k, v in arrays.items()})
-            self._subset_key = key
-        ids, arrays = self._subset
+        if isinstance(vertices, Tensor):
+            which = ('ids', ) + tuple(vertices.tolist())
+        else:
+            which = 'all' if vertices else 'joints'
+        arrays = self._skinning_arrays(which, betas)
         out = skin_vertex_subset(arrays, self.body_model.parents, betas, rotmat)
-        joints = self.regress_joints(out['vertices'], out['smpl_joints'], self.joint_set,
-                                     vertex_ids=ids)
         smpl_joints = out['smpl_joints']
+        joints = self.regress_joints(out['vertices'], smpl_joints, self.joint_set,
+                                     vertex_ids=None if which == 'all' else arrays['ids'])
+        result = dict(smpl_joints=smpl_joints, joints=joints)
+        if which != 'joints':
+            result['vertices'] = (out['vertices'] if which == 'all' else
+                                  out['vertices'][:, arrays['asked']])
         if transl is not None:
-            joints, smpl_joints = joints + transl[:, None], smpl_joints + transl[:, None]
-        return dict(smpl_joints=smpl_joints, joints=joints)
+            result = {k: v + transl[:, None] for k, v in result.items()}
+        return result
+
+    def _skinning_arrays(self, which, like: Tensor) -> Dict[str, Tensor]:
+        """:func:`subset_skinning_arrays` of all vertices (``which='all'``), of those the joint
+        set reads (``'joints'``), or of those and the ids ``which[1:]`` (``('ids', ...)``;
+        ``asked`` then holds their positions among the skinned ones), cached per dtype and
+        device of ``like``."""
+        key = (which, self.joint_set, like.dtype, like.device)
+        cache = self.__dict__.setdefault('_skinning_cache', {})
+        if key not in cache:
+            extra = {}
+            if which == 'all':
+                ids = torch.arange(self.num_vertices)
+            elif which == 'joints':
+                ids = self._joint_vertex_ids()
+            else:
+                asked = torch.tensor(which[1:], dtype=torch.long)
+                if len(asked) and not 0 <= int(asked.min()) <= int(asked.max()) < \
+                        self.num_vertices:
+                    raise ValueError(f'vertex ids must be in [0, {self.num_vertices}), got '
+                                     f'{int(asked.min())} .. {int(asked.max())}')
+                ids, inverse = torch.cat([asked, self._joint_vertex_ids()]).unique(
+                    return_inverse=True)
+                extra['asked'] = inverse[:len(asked)].to(like.device)
+            ids = ids.to(like.device)
+            arrays = subset_skinning_arrays(self.body_model, ids)
+            cache[key] = dict({k: v.to(like.dtype) for k, v in arrays.items()}, ids=ids,
+                              **extra)
+        return cache[key]
 
     def _joint_vertex_ids(self) -> Tensor:
         """``(S,)`` the vertices that ``self.joint_set``'s joints are regressed from."""

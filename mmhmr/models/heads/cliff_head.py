@@ -156,8 +156,9 @@ class CLIFFHead(BaseHead):
         Args:
             params (dict): output of :meth:`forward`.
             data_samples (list[PoseDataSample]): the batch (box, focal length, image size).
-            vertices (bool): False leaves out ``vertices`` and skins only the vertices the
-                joints need (test-time optimization's steps). Defaults to True.
+            vertices (bool | Tensor): False leaves out ``vertices`` and skins only the
+                vertices the joints need (test-time optimization's steps); a ``(S,)`` tensor of
+                vertex ids gives those only (:meth:`SMPL.forward`). Defaults to True.
 
         Returns:
             dict: ``smpl_pose (B, 24, 3, 3)``, ``smpl_betas (B, 10)``, ``pred_cam (B, 3)``,
@@ -181,7 +182,7 @@ class CLIFFHead(BaseHead):
             keypoints_3d=body['joints'],
             keypoints_2d=kp2d,
             keypoints_2d_crop=full_to_crop_normalized(kp2d, center, size))
-        if vertices:
+        if 'vertices' in body:
             out['vertices'] = body['vertices']
         return out
 

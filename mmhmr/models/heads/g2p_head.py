@@ -43,14 +43,27 @@ class GlobalToPixelHead(CLIFFHead):
         n_refine (int): stage-2 passes. Defaults to 1.
         local_weight, global_weight (float): weights of the final and the stage-1 losses.
             Defaults to 1 and 0.5 (the local stage weighted higher).
+        stage1_vertex_stride (int): in training mode, stage 1's mesh is skinned at every
+            ``stride``-th vertex only, and its vertex loss (a mean over vertices) reads those:
+            the deep supervision's mesh term at a fraction of a second body-model pass. 1
+            skins the whole mesh. In eval mode (prediction, TTO) stage 1's mesh is whole.
+            Defaults to 8.
         **kwargs: :class:`CLIFFHead`'s arguments (``in_channels`` of the pooled level,
             ``body_model`` with the ``spin_49`` joint set, losses, ...).
     """
 
     def __init__(self, encoder: ConfigType, residual: bool = True, n_refine: int = 1,
                  anchors: str = 'stage1', dense: Optional[ConfigType] = None,
-                 local_weight: float = 1.0, global_weight: float = 0.5, **kwargs):
+                 local_weight: float = 1.0, global_weight: float = 0.5,
+                 stage1_vertex_stride: int = 8, **kwargs):
         super().__init__(**kwargs)
+        if stage1_vertex_stride < 1:
+            raise ValueError(f'GlobalToPixelHead: stage1_vertex_stride must be >= 1, got '
+                             f'{stage1_vertex_stride}')
+        self.register_buffer(
+            'stage1_vertex_ids',
+            torch.arange(0, self.body_model.num_vertices, stage1_vertex_stride),
+            persistent=False)
         if n_refine < 1:
             raise ValueError(f'GlobalToPixelHead: n_refine must be >= 1, got {n_refine}')
         if anchors not in ('stage1', 'dense'):
@@ -149,14 +162,18 @@ class GlobalToPixelHead(CLIFFHead):
     def decode_smpl(self, params: Dict[str, Tensor], data_samples: Sequence,
                     vertices: bool = True, stage1: bool = True) -> Dict[str, Tensor]:
         """CLIFFHead's decoding of the final parameters, and of the stage-1 ones (when
-        present and ``stage1``) as ``stage1_<field>``."""
+        present and ``stage1``) as ``stage1_<field>``; in training mode with ``vertices``,
+        stage 1's mesh is the ``stage1_vertex_ids`` only."""
         final = {k: v for k, v in params.items() if not k.startswith((STAGE1, DENSE))}
         out = super().decode_smpl(final, data_samples, vertices=vertices)
         out.update({k: v for k, v in params.items() if k.startswith(DENSE)})
         first = {k[len(STAGE1):]: v for k, v in params.items() if k.startswith(STAGE1)}
         if stage1 and first:
-            out.update({STAGE1 + k: v for k, v in
-                        super().decode_smpl(first, data_samples, vertices=vertices).items()})
+            sparse = (self.training and vertices is True and
+                      len(self.stage1_vertex_ids) < self.body_model.num_vertices)
+            out.update({STAGE1 + k: v for k, v in super().decode_smpl(
+                first, data_samples,
+                vertices=self.stage1_vertex_ids if sparse else vertices).items()})
         return out
 
     def loss_by_pred(self, pred: Dict[str, Tensor], batch_data_samples: Sequence,
@@ -170,7 +187,12 @@ class GlobalToPixelHead(CLIFFHead):
                   super().loss_by_pred(final, batch_data_samples, targets).items()}
         first = {k[len(STAGE1):]: v for k, v in pred.items() if k.startswith(STAGE1)}
         if first and self.global_weight:
-            for k, v in super().loss_by_pred(first, batch_data_samples, targets).items():
+            first_targets = targets
+            if 'vertices' in first and 'vertices' in targets and \
+                    first['vertices'].shape[1] != targets['vertices'].shape[1]:
+                first_targets = dict(targets,
+                                     vertices=targets['vertices'][:, self.stage1_vertex_ids])
+            for k, v in super().loss_by_pred(first, batch_data_samples, first_targets).items():
                 losses['loss_global_' + k[len('loss_'):]] = self.global_weight * v
         dense = {k[len(DENSE):]: v for k, v in pred.items() if k.startswith(DENSE)}
         if dense and self.dense is not None:

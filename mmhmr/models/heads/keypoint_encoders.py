@@ -9,7 +9,8 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmhmr.registry import MODELS
-from ..utils.deformable_sampling import deformable_sample, deformable_sample_pytorch
+from ..utils.deformable_sampling import (deformable_sample_mmcv, deformable_sample_projected,
+                                         resolve_impl)
 
 
 def anchor_position_encoding(anchors: Tensor, dims: int, temperature: float = 10000.) -> Tensor:
@@ -37,12 +38,15 @@ class _KeypointEncoder(BaseModule):
         self.query_embed = nn.Embedding(num_keypoints, embed_dims)
         self.out_proj = nn.Linear(embed_dims, embed_dims)
 
-    def _values(self, feats: Sequence[Tensor]) -> Tuple[Tensor, list]:
-        """``(B, S, D)`` projected levels flattened row-major, and their ``(H, W)``."""
+    def _check_feats(self, feats: Sequence[Tensor]) -> None:
         if len(feats) != len(self.value_proj):
             raise ValueError(f'{type(self).__name__} was built for {len(self.value_proj)} '
                              f'feature levels (in_channels={self.in_channels}), got '
                              f'{len(feats)}')
+
+    def _values(self, feats: Sequence[Tensor]) -> Tuple[Tensor, list]:
+        """``(B, S, D)`` projected levels flattened row-major, and their ``(H, W)`` (mmcv's
+        op reads every projected pixel)."""
         values, shapes = [], []
         for proj, f in zip(self.value_proj, feats):
             v = proj(f)
@@ -50,19 +54,25 @@ class _KeypointEncoder(BaseModule):
             values.append(v.flatten(2).transpose(1, 2))
         return torch.cat(values, 1), shapes
 
+    def _sample(self, feats: Sequence[Tensor], locations: Tensor, weights: Tensor) -> Tensor:
+        """The projected levels sampled at ``locations (B, K, M, L, P, 2)`` and mixed by
+        ``weights (B, K, M, L, P)``: ``(B, K, D)``, projecting the samples only."""
+        return deformable_sample_projected(
+            feats, [p.weight.flatten(1) for p in self.value_proj],
+            [p.bias for p in self.value_proj], locations, weights)
+
     def _check_anchors(self, anchors: Tensor, batch: int) -> None:
         if anchors.shape != (batch, self.num_keypoints, 2):
             raise ValueError(f'anchors must be (B, K, 2) = ({batch}, {self.num_keypoints}, 2), '
                              f'got {tuple(anchors.shape)}')
 
-    def queries(self, value: Tensor, shapes: list, anchors: Tensor) -> Tensor:
+    def queries(self, feats: Sequence[Tensor], anchors: Tensor) -> Tensor:
         """``(B, K, D)``: embedding + the mean over levels of the value at the anchor +
         the anchor's position encoding."""
-        batch, levels = anchors.shape[0], len(shapes)
+        batch, levels = anchors.shape[0], len(feats)
         loc = ((anchors + 1) / 2)[:, :, None, None, None].expand(-1, -1, 1, levels, 1, 2)
         weights = anchors.new_full((batch, self.num_keypoints, 1, levels, 1), 1. / levels)
-        at_anchor = deformable_sample_pytorch(value[:, :, None], shapes, loc, weights)
-        return (self.query_embed.weight[None] + at_anchor +
+        return (self.query_embed.weight[None] + self._sample(feats, loc, weights) +
                 anchor_position_encoding(anchors, self.embed_dims))
 
 
@@ -132,10 +142,11 @@ class DeformableKeypointEncoder(_KeypointEncoder):
         Returns:
             Tensor: ``(B, K, D)`` local features.
         """
-        value, shapes = self._values(feats)
-        batch, levels = value.shape[0], len(shapes)
-        self._check_anchors(anchors, batch)
-        query = self.queries(value, shapes, anchors)
+        self._check_feats(feats)
+        batch, levels = anchors.shape[0], len(feats)
+        self._check_anchors(anchors, feats[0].shape[0])
+        shapes = [tuple(f.shape[-2:]) for f in feats]
+        query = self.queries(feats, anchors)
         heads, points = self.num_heads, self.num_points
         offsets = self.sampling_offsets(query).view(batch, self.num_keypoints, heads, levels,
                                                     points, 2)
@@ -145,9 +156,12 @@ class DeformableKeypointEncoder(_KeypointEncoder):
         weights = self.attention_weights(query).view(batch, self.num_keypoints, heads,
                                                      levels * points)
         weights = weights.softmax(-1).view(batch, self.num_keypoints, heads, levels, points)
-        value = value.view(batch, value.shape[1], heads, self.embed_dims // heads)
-        out = deformable_sample(value, shapes, loc, weights, impl=self.impl,
-                                second_order=self.second_order)
+        if resolve_impl(self.impl, anchors.is_cuda, self.second_order) == 'mmcv':
+            value, _ = self._values(feats)
+            value = value.view(batch, value.shape[1], heads, self.embed_dims // heads)
+            out = deformable_sample_mmcv(value, shapes, loc, weights)
+        else:
+            out = self._sample(feats, loc, weights)
         return self.out_proj(out)
 
 
@@ -180,13 +194,12 @@ class RoIKeypointEncoder(_KeypointEncoder):
     def forward(self, feats: Sequence[Tensor], anchors: Tensor) -> Tensor:
         """Same interface as :meth:`DeformableKeypointEncoder.forward`."""
         from mmcv.ops import roi_align
-        value, shapes = self._values(feats)
-        batch = value.shape[0]
+        self._check_feats(feats)
+        batch = feats[0].shape[0]
         self._check_anchors(anchors, batch)
-        query = self.queries(value, shapes, anchors)
-        h, w = shapes[self.level]
-        start = sum(hh * ww for hh, ww in shapes[:self.level])
-        level = value[:, start:start + h * w].transpose(1, 2).reshape(batch, -1, h, w)
+        query = self.queries(feats, anchors)
+        level = self.value_proj[self.level](feats[self.level])
+        h, w = level.shape[-2:]
         # boxes in the level's pixel coordinates (x1, y1, x2, y2), one per keypoint
         centre = (anchors + 1) / 2 * anchors.new_tensor([w, h])
         half = self.roi_size / 4 * anchors.new_tensor([w, h])

@@ -75,10 +75,11 @@ class DynamicMatchingAssigner:
         else:
             k = torch.full((batch, keypoints), min(self.topk, pixels), dtype=torch.long,
                            device=cost.device)
-        order = cost.argsort(-1)  # (B, K, N), ascending cost
-        rank = torch.empty_like(order)
-        rank.scatter_(-1, order, torch.arange(pixels, device=cost.device).expand_as(order))
-        pos = (rank < k[..., None]) & visible[..., None]  # (B, K, N)
+        # the k_max cheapest pixels, ascending cost (a partial sort: k_max << N)
+        order = cost.topk(int(k.max()), dim=-1, largest=False).indices  # (B, K, k_max)
+        take = torch.arange(order.shape[-1], device=cost.device) < k[..., None]
+        pos = torch.zeros_like(cost, dtype=torch.bool).scatter_(
+            -1, order, take & visible[..., None])  # (B, K, N)
         matched = torch.where(visible, order[..., 0], torch.full_like(order[..., 0], -1))
         return KeypointAssignResult(pos_mask=pos.transpose(1, 2), matched=matched,
                                     num_pos=pos.sum(-1))
