@@ -63,5 +63,6 @@ METRICS = Registry('metric', parent=MMPOSE_METRICS, locations=['mmhmr.evaluation
 EVALUATORS = Registry('evaluator', parent=MMPOSE_EVALUATORS, locations=['mmhmr.evaluation'])
 
 # visualisation
-VISUALIZERS = Registry('visualizer', parent=MMPOSE_VISUALIZERS)
+VISUALIZERS = Registry('visualizer', parent=MMPOSE_VISUALIZERS,
+                       locations=['mmhmr.visualization'])
 VISBACKENDS = Registry('vis_backend', parent=MMPOSE_VISBACKENDS)

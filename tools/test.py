@@ -26,6 +26,10 @@ def parse_args():
         help='directory where the predictions are drawn; relative paths are inside the work '
         'directory')
     parser.add_argument(
+        '--show', action='store_true', help='show the drawings in a window while testing')
+    parser.add_argument(
+        '--wait-time', type=float, default=1, help='seconds each shown drawing stays')
+    parser.add_argument(
         '--interval', type=int, default=1, help='draw every this many samples')
     tto = parser.add_mutually_exclusive_group()
     tto.add_argument(
@@ -69,9 +73,11 @@ def merge_args(cfg, args):
             test_cfg['tto'] = cfg.get('tto') or dict(type='TestTimeOptimizer')
         cfg.model.test_cfg = test_cfg
 
-    if args.show_dir:
+    if args.show_dir or getattr(args, 'show', False):
+        # the mesh over the full image, a side view and, with TTO, before / after
         cfg.setdefault('custom_hooks', []).append(
-            dict(type='HMRVisualizationHook', out_dir=args.show_dir, interval=args.interval))
+            dict(type='HMRVisualizationHook', out_dir=args.show_dir, interval=args.interval,
+                 show=getattr(args, 'show', False), wait_time=getattr(args, 'wait_time', 1)))
 
     if args.out:
         if not args.out.endswith(('.pkl', '.pickle')):

@@ -15,6 +15,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     import mmhmr.engine  # noqa: F401,F403
     import mmhmr.evaluation  # noqa: F401,F403
     import mmhmr.models  # noqa: F401,F403
+    import mmhmr.visualization  # noqa: F401,F403
 
     if not init_default_scope:
         return

@@ -52,11 +52,12 @@ def test_train_checkpoint_test_resume(tmp_path):
     # PA-MPJPE aligns more freely than MPJPE, so it cannot be larger
     assert metrics['3dpw/PA-MPJPE'] <= metrics['3dpw/MPJPE']
     assert osp.getsize(tmp_path / 'preds.pkl') > 0
-    # --show-dir: every 2nd of the 8 test crops, drawn next to its predicted mesh
+    # --show-dir: every 2nd of the 8 test samples, the mesh over the image | its side view;
+    # uncached synthetic samples have no image file, so the image is the 64x64 crop
     drawn = glob.glob(osp.join(test_dir, '*', 'vis', '*.png'))
     assert len(drawn) == 4
     img = cv2.imread(drawn[0])
-    assert img.shape == (64, 128, 3)  # input crop | mesh over the crop
+    assert img.shape == (64, 128, 3)
 
     # resume (weights-only loading of mmengine's checkpoint on torch >= 2.6) and go on a third epoch
     log = run([sys.executable, 'tools/train.py', CONFIG, '--work-dir', work_dir, '--resume',

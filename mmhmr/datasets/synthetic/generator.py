@@ -9,7 +9,7 @@ from mmhmr.models.body_models.smpl import SMPL
 from .appearance import make_background, paint_occluders, vertex_colors, vertex_parts
 from .domain import resolve_domain, sample_scene
 from .occlusion import exit_depth, keypoint_occlusion
-from .renderer import render_mesh
+from mmhmr.visualization.renderer import render_mesh
 
 # Bump when a change alters the images or annotations drawn for a (seed, index): it keys caches.
 # 2: annotations hold smpl_root_joint; 3: and keypoints_2d_occlusion (same images)

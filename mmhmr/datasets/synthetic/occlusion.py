@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .renderer import face_normals, rasterize
+from mmhmr.visualization.renderer import face_normals, rasterize
 
 VISIBLE, SELF_OCCLUDED, OCCLUDER, OUTSIDE = 0, 1, 2, 3
 OCCLUSION_CODES = dict(visible=VISIBLE, self_occluded=SELF_OCCLUDED, occluder=OCCLUDER,

@@ -1,95 +1,89 @@
-"""Draw predicted meshes over the network inputs during validation / testing."""
+"""Draw predicted meshes during validation / testing with ``HMRLocalVisualizer``."""
 import os.path as osp
-from typing import Optional, Sequence
+from typing import Optional
 
 import mmcv
 import numpy as np
-import torch
 from mmengine.hooks import Hook
 from mmengine.utils import mkdir_or_exist
+from mmengine.visualization import Visualizer
 
 from mmhmr.registry import HOOKS
+from mmhmr.visualization import HMRLocalVisualizer
 
-MESH_COLOR = (0.65, 0.74, 0.86)  # light blue, RGB
 
-
-def crop_camera(sample, crop_size: Sequence[int]):
-    """The full-image camera seen in the crop: ``(focal, principal point)`` in crop pixels.
-
-    The crop maps the full-image area ``input_scale (w, h)`` around ``input_center`` (metainfo
-    written by ``HMRTopdownAffine``; without them, the square box of side ``b`` at ``c`` onto
-    ``min(W_in, H_in)`` px) onto the crop, unrotated at test time, so a full-image pixel ``x``
-    lands at ``crop_c + (x - c) * k`` with ``k = W_in / w``, and the projection
-    ``f X / Z + W / 2`` becomes ``(f k) X / Z + crop_c + (W / 2 - c) k``.
-    """
-    gt = sample.gt_instances
-    meta = sample.metainfo
-    if 'input_scale' in meta and 'input_center' in meta:
-        center = np.asarray(meta['input_center'], np.float64)
-        k = crop_size[0] / float(meta['input_scale'][0])
-    else:
-        center = torch.as_tensor(gt.bbox_center[0]).cpu().numpy().astype(np.float64)
-        k = min(crop_size) / float(gt.bbox_size[0])
-    focal = float(gt.focal_length[0])
-    h, w = meta['ori_shape'][:2]
-    crop_center = np.array(crop_size, np.float64) / 2
-    principal = crop_center + (np.array([w, h]) / 2 - center) * k
-    return focal * k, principal
+def body_model_of(model):
+    """The body model of an mmhmr estimator (``head.body_model``; a ``DualNetworkHMR``'s
+    main network's)."""
+    model = getattr(model, 'module', model)
+    head = getattr(model, 'head', None)
+    if head is None and hasattr(model, 'main'):
+        head = model.main.head
+    if head is None or not hasattr(head, 'body_model'):
+        raise AttributeError(f'{type(model).__name__} has no head.body_model to draw meshes '
+                             'with')
+    return head.body_model
 
 
 @HOOKS.register_module()
 class HMRVisualizationHook(Hook):
-    """Save the network input next to the predicted mesh drawn over it.
+    """Draw every ``interval``-th validation / test sample with the runner's
+    ``HMRLocalVisualizer``: the mesh over the full image (read from the sample's
+    ``img_path``; the network's crop when the sample has no image file, e.g. uncached
+    synthetic data), a side view, the ground truth where there is one and, with TTO, the
+    prediction before and after it.
 
     Args:
-        out_dir (str): where the images go; a relative path is inside
-            ``work_dir/<timestamp>``.
+        out_dir (str, optional): where the drawings go; a relative path is inside
+            ``work_dir/<timestamp>``. None sends them to the visualizer's backends.
         interval (int): draw every ``interval``-th sample. Defaults to 1.
-        faces (str, optional): an ``.npy`` / ``.npz`` file with the mesh faces; by default the
-            faces of the model's body model are used.
+        show (bool): show each drawing in a window. Defaults to False.
+        wait_time (float): seconds a shown drawing stays. Defaults to 0.
+        draw_init (bool): draw the prediction before TTO too. Defaults to True.
+        side_view, top_view (bool): the extra views. Defaults to True and False.
     """
     priority = 'NORMAL'
 
-    def __init__(self, out_dir: str, interval: int = 1, faces: Optional[str] = None):
+    def __init__(self, out_dir: Optional[str] = None, interval: int = 1, show: bool = False,
+                 wait_time: float = 0., draw_init: bool = True, side_view: bool = True,
+                 top_view: bool = False):
         self.out_dir = out_dir
         self.interval = max(1, int(interval))
-        self._faces = None if faces is None else np.load(faces)
+        self.show, self.wait_time = show, wait_time
+        self.draw_kwargs = dict(draw_init=draw_init, side_view=side_view, top_view=top_view)
         self._count = 0
 
-    def _resolve(self, runner) -> str:
-        out = self.out_dir
-        if not osp.isabs(out):
-            out = osp.join(runner.work_dir, runner.timestamp, out)
-        mkdir_or_exist(out)
-        return out
-
-    def _body_faces(self, runner) -> np.ndarray:
-        if self._faces is None:
-            model = runner.model.module if hasattr(runner.model, 'module') else runner.model
-            self._faces = np.asarray(model.head.body_model.faces)
-        return self._faces
+    def _visualizer(self, runner) -> HMRLocalVisualizer:
+        visualizer = Visualizer.get_current_instance()
+        if not isinstance(visualizer, HMRLocalVisualizer):
+            visualizer = HMRLocalVisualizer.get_instance('hmr_visualization_hook')
+        if visualizer.body_model is None:
+            visualizer.set_body_model(body_model_of(runner.model))
+        return visualizer
 
     def _draw(self, runner, data_batch, outputs, stage):
-        from mmhmr.datasets.synthetic.renderer import render_mesh
-        out_dir = self._resolve(runner)
-        faces = self._body_faces(runner)
-        for img, sample in zip(data_batch['inputs'], outputs):
+        visualizer = self._visualizer(runner)
+        out_dir = None
+        if self.out_dir is not None:
+            out_dir = self.out_dir if osp.isabs(self.out_dir) else osp.join(
+                runner.work_dir, runner.timestamp, self.out_dir)
+            mkdir_or_exist(out_dir)
+        for crop, sample in zip(data_batch['inputs'], outputs):
             self._count += 1
             if (self._count - 1) % self.interval:
                 continue
-            crop = img.permute(1, 2, 0).cpu().numpy().astype(np.uint8)  # BGR
-            h_in, w_in = crop.shape[:2]
-            focal, principal = crop_camera(sample, (w_in, h_in))
-            pred = sample.pred_instances
-            verts = (pred.vertices[0] + pred.cam_transl[0]).detach().cpu().numpy()
-            colors = np.broadcast_to(np.array(MESH_COLOR[::-1], np.float32), verts.shape)
-            overlay, mask, _ = render_mesh(verts, faces, np.ascontiguousarray(colors), focal,
-                                           principal, (w_in, h_in), background=crop.copy())
-            blend = crop.copy()
-            blend[mask] = (0.3 * crop[mask] + 0.7 * overlay[mask]).astype(np.uint8)
-            name = sample.metainfo.get('img_path') or f'{sample.metainfo.get("sample_idx", 0)}'
-            name = f'{stage}_{self._count - 1:06d}_{osp.splitext(osp.basename(str(name)))[0]}.png'
-            mmcv.imwrite(np.concatenate([crop, blend], axis=1), osp.join(out_dir, name))
+            path = sample.metainfo.get('img_path')
+            if path and osp.isfile(str(path)):
+                image = mmcv.imread(path, channel_order='rgb')
+            else:  # the network's input, BGR
+                image = crop.permute(1, 2, 0).cpu().numpy().astype(np.uint8)[..., ::-1]
+            name = osp.splitext(osp.basename(str(path)))[0] if path else \
+                str(sample.metainfo.get('sample_idx', self._count - 1))
+            name = f'{stage}_{self._count - 1:06d}_{name}'
+            visualizer.add_datasample(
+                name, image, sample, show=self.show, wait_time=self.wait_time,
+                out_file=None if out_dir is None else osp.join(out_dir, name + '.png'),
+                step=self._count - 1, **self.draw_kwargs)
 
     def after_val_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
         self._draw(runner, data_batch, outputs, 'val')

@@ -2,8 +2,7 @@
 import numpy as np
 import pytest
 
-from mmhmr.datasets.synthetic.renderer import (lambert_shade, rasterize, render_mesh,
-                                               vertex_normals)
+from mmhmr.visualization.renderer import lambert_shade, rasterize, render_mesh, vertex_normals
 
 W, H = 40, 30
 F = 100.  # px
@@ -38,6 +37,37 @@ def test_triangle_covers_the_pixel_centres_inside_it():
     b = bary[expected]
     recon = b @ np.array(corners)
     np.testing.assert_allclose(recon, np.stack([xs[expected], ys[expected]], 1), atol=1e-4)
+
+
+def test_triangle_with_vertices_on_pixel_centres_covers_the_hand_counted_pixels():
+    # f = 64 px and z = 2 m make every coordinate exact in float32. The corners are the centres
+    # of pixels (row 3, col 2), (3, 6) and (7, 2); pixel (i, j) is covered when its centre
+    # (j + .5, i + .5) satisfies j >= 2, i >= 3 and (j - 2) + (i - 3) <= 4, the edges included:
+    # rows 3..7 hold 5, 4, 3, 2 and 1 pixels, 15 in all.
+    focal = 64.
+    tri = to_camera([(2.5, 3.5), (6.5, 3.5), (2.5, 7.5)], focal=focal)
+    face_index = rasterize(tri, np.array([[0, 1, 2]]), focal, (W / 2, H / 2), (W, H))[0]
+    expected = {(3, 2), (3, 3), (3, 4), (3, 5), (3, 6), (4, 2), (4, 3), (4, 4), (4, 5),
+                (5, 2), (5, 3), (5, 4), (6, 2), (6, 3), (7, 2)}
+    assert set(zip(*np.nonzero(face_index >= 0))) == expected
+    assert (face_index >= 0).sum() == 15
+
+
+def test_a_known_vertex_projects_to_its_pixel():
+    # X = (0.5, -0.25, 2) m, f = 100 px, principal point (32.5, 32):
+    # u = 100 * 0.5 / 2 + 32.5 = 57.5, v = 100 * -0.25 / 2 + 32 = 19.5, the centre of the pixel
+    # (row 19, column 57) (with cx = 32, u = 57 would fall on the border of columns 56 and 57).
+    # A triangle with its right angle at X, legs along +x and +y (10 px long), covers that
+    # pixel with barycentrics (1, 0, 0), and neither its left nor its upper neighbour.
+    x = np.array([0.5, -0.25, 2.])
+    tri = np.stack([x, x + [0.2, 0., 0.], x + [0., 0.2, 0.]])
+    face_index, bary, depth = rasterize(tri, np.array([[0, 1, 2]]), 100., (32.5, 32.), (64, 64))
+    assert face_index[19, 57] == 0
+    np.testing.assert_allclose(bary[19, 57], [1., 0., 0.], atol=1e-5)
+    assert depth[19, 57] == pytest.approx(2.)
+    assert face_index[19, 56] == -1 and face_index[18, 57] == -1
+    ys, xs = np.nonzero(face_index >= 0)
+    assert ys.min() == 19 and xs.min() == 57
 
 
 def test_winding_does_not_matter_without_culling():
@@ -164,3 +194,110 @@ def test_render_colours_and_background():
     with pytest.raises(ValueError, match='background'):
         render_mesh(verts, np.array([[0, 1, 2]]), colors, F, (W / 2, H / 2), (W, H),
                     np.zeros((H + 1, W, 3), np.uint8))
+
+
+# ---------------------------------------------------------------------------------------------
+# anti-aliasing (supersampling) and opacity
+
+ALBEDO = (0.8, 0.4, 0.2)  # x 255 = (204, 102, 51)
+BACKGROUND = (10, 20, 31)
+
+
+def half_plane(z=Z):
+    """A triangle that covers exactly ``x >= 20.5`` px of the image (its other two edges pass
+    far above and below it): its left edge runs through the centres of column 20."""
+    return to_camera([(20.5, -100.), (20.5, 200.), (300., 50.)], z=z)
+
+
+def test_antialiased_edge_through_pixel_centres_has_half_coverage():
+    colors = np.tile([ALBEDO], (3, 1)).astype(np.float32)
+    background = np.tile(np.array(BACKGROUND, np.uint8), (H, W, 1))
+    plain, _, _ = render_mesh(half_plane(), np.array([[0, 1, 2]]), colors, F, (W / 2, H / 2),
+                              (W, H), background, ambient=1.)
+    for antialias in (True, 4):  # 2 x 2 and 4 x 4 samples: columns 20.25 | 20.75, ...
+        image, mask, depth = render_mesh(half_plane(), np.array([[0, 1, 2]]), colors, F,
+                                         (W / 2, H / 2), (W, H), background, ambient=1.,
+                                         antialias=antialias)
+        # half the samples of column 20: (0.5 * 204 + 0.5 * 10, 0.5 * 102 + 0.5 * 20,
+        # 0.5 * 51 + 0.5 * 31) = (107, 61, 41)
+        assert (image[:, 20] == [107, 61, 41]).all()
+        # inside: the albedo (ambient only), as without anti-aliasing; outside: the background
+        assert (image[:, 21:] == [204, 102, 51]).all()
+        np.testing.assert_array_equal(image[:, 21:], plain[:, 21:])
+        assert (image[:, :20] == BACKGROUND).all()
+        # mask: any sample on the mesh; depth: the nearest sample
+        assert mask[:, 20:].all() and not mask[:, :20].any()
+        np.testing.assert_allclose(depth[:, 20:], Z, rtol=1e-6)
+        assert np.isinf(depth[:, :20]).all()
+
+
+def far_quad(z=4.):
+    """Two triangles covering the whole image (and more) at depth ``z``."""
+    verts = to_camera([(-10., -10.), (50., -10.), (50., 40.), (-10., 40.)], z=z)
+    return verts, np.array([[0, 1, 2], [0, 2, 3]])
+
+
+def test_antialiased_occlusion_edge_mixes_the_two_faces_and_keeps_the_nearest_depth():
+    quad, quad_faces = far_quad()
+    verts = np.concatenate([quad, half_plane()])
+    faces = np.concatenate([quad_faces, [[4, 5, 6]]])
+    colors = np.array([(0.4, 0.8, 1.)] * 4 + [ALBEDO] * 3, np.float32)
+    image, mask, depth = render_mesh(verts, faces, colors, F, (W / 2, H / 2), (W, H),
+                                     ambient=1., antialias=True)
+    # column 20: half near (204, 102, 51), half far (102, 204, 255): (153, 153, 153)
+    assert (image[:, 20] == 153).all()
+    assert (image[:, 21:] == [204, 102, 51]).all() and (image[:, :20] == [102, 204, 255]).all()
+    assert mask.all()
+    np.testing.assert_allclose(depth[:, 20:], 2., rtol=1e-6)
+    np.testing.assert_allclose(depth[:, :20], 4., rtol=1e-6)
+
+
+def test_antialiased_full_coverage_keeps_the_colour():
+    # vertex colours affine in the image position: a fronto-parallel mesh interpolates them
+    # affinely, so the mean of a pixel's symmetric samples is the colour at its centre
+    verts, faces = far_quad()
+    u = np.array([-10., 50., 50., -10.])
+    v = np.array([-10., -10., 40., 40.])
+    colors = np.stack([0.2 + 0.01 * u, 0.3 + 0.012 * v, 0.5 + 0.005 * u - 0.004 * v],
+                      1).astype(np.float32)
+    plain, _, _ = render_mesh(verts, faces, colors, F, (W / 2, H / 2), (W, H), ambient=1.)
+    assert len(np.unique(plain[..., 0])) > 20  # a real gradient
+    for antialias in (2, 3):
+        image, mask, depth = render_mesh(verts, faces, colors, F, (W / 2, H / 2), (W, H),
+                                         ambient=1., antialias=antialias)
+        assert mask.all()
+        assert np.abs(image.astype(int) - plain).max() <= 1
+        np.testing.assert_allclose(depth, 4., rtol=1e-6)
+
+
+def test_alpha_blends_the_mesh_over_the_background():
+    colors = np.tile([ALBEDO], (3, 1)).astype(np.float32)
+    background = np.tile(np.array(BACKGROUND, np.uint8), (H, W, 1))
+    # alpha 0.3 over (10, 20, 31): (0.3 * 204 + 0.7 * 10, 0.3 * 102 + 0.7 * 20,
+    # 0.3 * 51 + 0.7 * 31) = (68.2, 44.6, 37.0) -> (68, 45, 37)
+    for antialias in (False, True):
+        image, mask, _ = render_mesh(half_plane(), np.array([[0, 1, 2]]), colors, F,
+                                     (W / 2, H / 2), (W, H), background, ambient=1., alpha=0.3,
+                                     antialias=antialias)
+        assert (image[10, 30] == [68, 45, 37]).all()
+        assert (image[:, :20] == BACKGROUND).all()
+    # anti-aliased edge: weight alpha x coverage = 0.15: (0.15 * 204 + 0.85 * 10,
+    # 0.15 * 102 + 0.85 * 20, 0.15 * 51 + 0.85 * 31) = (39.1, 32.3, 34.0) -> (39, 32, 34)
+    assert (image[10, 20] == [39, 32, 34]).all()
+    assert mask[10, 20]
+
+
+def test_antialias_and_alpha_arguments():
+    verts = to_camera([(5., 4.), (21., 4.), (5., 20.)])
+    colors = np.ones((3, 3), np.float32)
+    args = (verts, np.array([[0, 1, 2]]), colors, F, (W / 2, H / 2), (W, H))
+    off = render_mesh(*args)
+    for same in (dict(antialias=1), dict(antialias=False, alpha=1.)):
+        for a, b in zip(off, render_mesh(*args, **same)):
+            np.testing.assert_array_equal(a, b)
+    for bad in (dict(antialias=0), dict(antialias=-2), dict(antialias=1.5)):
+        with pytest.raises(ValueError, match='antialias'):
+            render_mesh(*args, **bad)
+    for alpha in (-0.1, 1.5):
+        with pytest.raises(ValueError, match='alpha'):
+            render_mesh(*args, alpha=alpha)

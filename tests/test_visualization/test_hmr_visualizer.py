@@ -1,0 +1,149 @@
+"""HMRLocalVisualizer: the mesh is drawn where its vertices project (pinhole formula written
+here), in the full image or the crop, with a side view, the ground truth and before / after
+TTO rows."""
+import copy
+
+import numpy as np
+import pytest
+import torch
+from mmengine.dataset import pseudo_collate
+from mmengine.registry import init_default_scope
+from mmengine.structures import InstanceData
+
+from mmhmr.registry import DATASETS, MODELS, VISUALIZERS
+from mmhmr.visualization import HMRLocalVisualizer, turn_meshes, view_rotation
+
+PIPELINE = [dict(type='HMRTopdownAffine', input_size=(64, 64)), dict(type='CLIFFBBoxInfo'),
+            dict(type='PackHMRInputs')]
+
+
+@pytest.fixture(scope='module')
+def sample(procedural_body_dir):
+    """A synthetic sample (160x160 image), its full image (RGB) and a prediction equal to the
+    ground truth, posed by the procedural body model."""
+    init_default_scope('mmhmr')
+    ds = DATASETS.build(dict(type='SyntheticHumanDataset', num_samples=1,
+                             domain=dict(image_size=(160, 160)),
+                             body_model=dict(model_path=procedural_body_dir),
+                             pipeline=PIPELINE))
+    image = ds.get_data_info(0)['img'][..., ::-1].copy()
+    data = pseudo_collate([ds[0]])
+    data_sample = data['data_samples'][0]
+    body = MODELS.build(dict(type='ProceduralSMPL', model_path=procedural_body_dir,
+                             joint_set='spin_49'))
+    gt = data_sample.gt_instances
+    out = body(torch.as_tensor(gt.smpl_betas), torch.as_tensor(gt.smpl_pose))
+    data_sample.pred_instances = InstanceData(
+        vertices=out['vertices'], cam_transl=torch.as_tensor(gt.cam_transl),
+        keypoints=torch.zeros(1, 49, 2))
+    return image, data_sample, body
+
+
+def projected_pixels(vertices, focal, principal):
+    """Pixel (row, col) of each camera-frame vertex: u = f X / Z + c."""
+    u = focal * vertices[:, 0] / vertices[:, 2] + principal[0]
+    v = focal * vertices[:, 1] / vertices[:, 2] + principal[1]
+    return np.floor(v).astype(int), np.floor(u).astype(int)
+
+
+def near_fraction(changed, rows, cols):
+    """The share of pixels (rows, cols) with a changed pixel among their 3x3 neighbours."""
+    h, w = changed.shape
+    near = np.zeros(len(rows), bool)
+    for dr in range(-1, 2):
+        for dc in range(-1, 2):
+            near |= changed[np.clip(rows + dr, 0, h - 1), np.clip(cols + dc, 0, w - 1)]
+    return near.mean()
+
+
+def test_view_rotations_turn_about_the_vertical_and_show_the_head():
+    side, top = view_rotation('side'), view_rotation('top')
+    for rot in (side, top):
+        np.testing.assert_allclose(rot @ rot.T, np.eye(3), atol=1e-7)
+        assert np.linalg.det(rot) == pytest.approx(1.)
+    # side: 90 degrees about y keeps y (the camera's vertical), sends x (right) to depth
+    np.testing.assert_allclose(side @ [0, 1, 0], [0, 1, 0])
+    np.testing.assert_allclose(side @ [1, 0, 0], [0, 0, -1])
+    # top: the head (y = -1, up) comes towards the camera (z decreases)
+    np.testing.assert_allclose(top @ [0, -1, 0], [0, 0, -1])
+    mesh = np.array([[0., 0., 3.], [0., -1., 3.]])
+    turned = turn_meshes([mesh], 'top')[0]
+    np.testing.assert_allclose(turned.mean(0), mesh.mean(0))
+
+
+def test_draws_the_mesh_where_its_vertices_project(sample):
+    image, data_sample, body = sample
+    vis = VISUALIZERS.build(dict(type='HMRLocalVisualizer', name='vis_project', alpha=1.0,
+                                 antialias=False, faces=body.faces))
+    drawn = vis.add_datasample('s', image, data_sample, draw_gt=False, side_view=True,
+                               draw_keypoints=False, out_file=None)
+    h, w = image.shape[:2]
+    assert drawn.shape == (h, 2 * w, 3)  # image | side view
+    overlay = drawn[:, :w]
+    changed = (overlay != image).any(-1)
+    verts = (data_sample.pred_instances.vertices[0] +
+             data_sample.pred_instances.cam_transl).numpy()
+    focal = float(data_sample.gt_instances.focal_length[0])
+    rows, cols = projected_pixels(verts, focal, (w / 2, h / 2))
+    inside = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)
+    # every vertex lands on the drawn silhouette: at this size (a body ~70 px tall) thin parts
+    # and the outline cover no pixel centre at some vertices, so the 3x3 pixels around
+    # each vertex are searched
+    assert near_fraction(changed, rows[inside], cols[inside]) > 0.99
+    assert changed[rows[inside], cols[inside]].mean() > 0.8
+    # and nothing is drawn away from the body: pixels farther than 2 px from every vertex
+    far = np.ones((h, w), bool)
+    for dr in range(-2, 3):
+        for dc in range(-2, 3):
+            far[np.clip(rows + dr, 0, h - 1), np.clip(cols + dc, 0, w - 1)] = False
+    assert not changed[far].any()
+    # the side view is on a plain background, with the body in it
+    side = drawn[:, w:]
+    assert (side != side[0, 0]).any(-1).sum() > 50
+
+
+def test_the_crop_is_drawn_with_the_crop_camera(sample, procedural_body_dir):
+    """On the network's 64x64 crop, vertices land where the crop's affine map sends their
+    full-image projections: crop = k * full + offset, k = 64 / input_scale_w."""
+    image, data_sample, body = sample
+    vis = HMRLocalVisualizer(name='vis_crop', alpha=1.0, antialias=False, faces=body.faces)
+    crop = np.full((64, 64, 3), 30, np.uint8)
+    drawn = vis.add_datasample('c', crop, data_sample, draw_gt=False, side_view=False,
+                               draw_keypoints=False)
+    changed = (drawn != crop).any(-1)
+    meta = data_sample.metainfo
+    k = 64 / meta['input_scale'][0]
+    offset = np.array([32., 32.]) - k * np.asarray(meta['input_center'])
+    verts = (data_sample.pred_instances.vertices[0] +
+             data_sample.pred_instances.cam_transl).numpy()
+    focal = float(data_sample.gt_instances.focal_length[0])
+    h, w = image.shape[:2]
+    u = focal * verts[:, 0] / verts[:, 2] + w / 2
+    v = focal * verts[:, 1] / verts[:, 2] + h / 2
+    cols, rows = np.floor(k * u + offset[0]).astype(int), np.floor(k * v + offset[1]).astype(int)
+    ok = (rows >= 0) & (rows < 64) & (cols >= 0) & (cols < 64)
+    assert ok.mean() > 0.5 and near_fraction(changed, rows[ok], cols[ok]) > 0.99
+
+
+def test_ground_truth_and_before_after_rows(sample):
+    image, data_sample, body = sample
+    data_sample = copy.deepcopy(data_sample)
+    init = data_sample.pred_instances.clone()
+    init.cam_transl = init.cam_transl + torch.tensor([[0.3, 0., 0.]])  # shifted right
+    data_sample.pred_instances_init = init
+    vis = HMRLocalVisualizer(name='vis_rows', alpha=1.0, antialias=False)
+    vis.set_body_model(body)
+    drawn = vis.add_datasample('r', image, data_sample, top_view=True, draw_keypoints=False)
+    h, w = image.shape[:2]
+    assert drawn.shape == (2 * h, 3 * w, 3)  # (before, after) x (image, side, top)
+    green = np.array([0.60, 0.86, 0.60])
+    # the ground truth equals the prediction after TTO: in the lower row the two meshes
+    # coincide and the z-buffer shows one of them; above, the shifted one leaves the ground
+    # truth visible on its left, green-dominant
+    upper = drawn[:h, :w].astype(float)
+    g = (upper[..., 1] > upper[..., 0] + 20) & (upper[..., 1] > upper[..., 2] + 20)
+    assert g.sum() > 20 and green[1] > green[0]
+    with pytest.raises(KeyError, match='cam_transl'):
+        broken = copy.deepcopy(data_sample)
+        del broken.pred_instances.cam_transl
+        vis.add_datasample('b', image, broken)
