@@ -1,7 +1,8 @@
 # The global-to-pixel head with HRNet-W48 on the SPIN/CLIFF mix (256x192, the CLIFF configs'
 # training mix and schedule), tested on 3DPW. No neck: stage 1 pools the lowest-resolution
 # branch (384 channels), the deformable encoder samples all four branches (48, 96, 192, 384
-# channels at strides 4-32), the dense branch runs on the highest-resolution one.
+# channels at strides 4-32), the dense branch runs on the second branch (stride 8): on the
+# first, its 3x3 convolution alone cost more than CLIFF's whole head (docs/en/global_to_pixel.md).
 _base_ = ['../cliff/cliff_hrnet-w48_mixed-256x192.py']
 
 model = dict(

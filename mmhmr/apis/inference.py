@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
-from mmengine.registry import init_default_scope
+from mmengine.registry import DefaultScope, init_default_scope
 from mmengine.runner import load_checkpoint
 from mmpose.structures import PoseDataSample
 
@@ -169,6 +169,12 @@ def inference_mesh(model: torch.nn.Module,
         if len(dets) != len(boxes):
             raise ValueError(f'inference_mesh: {len(dets)} keypoint sets for {len(boxes)} '
                              'boxes; give one per box')
+    with DefaultScope.overwrite_default_scope('mmhmr'):
+        return _run(model, image, img_path, boxes, dets, focal_length, tto)
+
+
+def _run(model, image, img_path, boxes, dets, focal_length, tto) -> List[PoseDataSample]:
+    """:func:`inference_mesh` after its checks, in mmhmr's registry scope."""
     pipeline = inference_pipeline(model.cfg)
     data = []
     for i, (cx, cy, size) in enumerate(boxes):

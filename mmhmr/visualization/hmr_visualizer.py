@@ -9,6 +9,7 @@ from mmengine.dist import master_only
 from mmengine.structures import InstanceData
 from mmengine.visualization import Visualizer
 
+from mmhmr.models.utils.camera import crop_normalized_to_full
 from mmhmr.registry import VISUALIZERS
 from .renderer import render_mesh
 
@@ -20,6 +21,7 @@ GT_COLOR = (0.60, 0.86, 0.60)  # light green
 PRED_KPT_COLOR = (255, 64, 64)
 DET_KPT_COLOR = (64, 220, 64)
 VIEW_BACKGROUND = 235  # grey of the side / top views
+SHIFT = 4  # fractional bits of OpenCV's sub-pixel drawing
 
 
 def view_rotation(view: str) -> np.ndarray:
@@ -46,9 +48,9 @@ def image_frame(data_sample, image_shape: Sequence[int]) -> Tuple[float, np.ndar
 
     The full image (``image_shape == ori_shape``): ``k = 1``, no offset. The network's crop
     (``image_shape == input_size``): the crop maps the full-image area ``input_scale (w, h)``
-    around ``input_center`` (metainfo written by ``HMRTopdownAffine``; without them, the
-    square box of side ``bbox_size`` at ``bbox_center``) onto the crop, unrotated at test time,
-    so ``k = W_in / w`` and ``offset = crop_centre - k * input_center``.
+    around ``input_center`` (metainfo written by ``HMRTopdownAffine``) onto the crop,
+    unrotated at test time, so ``k = W_in / w`` and ``offset = crop_centre - k *
+    input_center``. Any other shape is an error.
 
     Returns:
         tuple: ``k`` (float) and ``offset (2,)``.
@@ -57,17 +59,15 @@ def image_frame(data_sample, image_shape: Sequence[int]) -> Tuple[float, np.ndar
     h, w = int(image_shape[0]), int(image_shape[1])
     if 'ori_shape' in meta and tuple(meta['ori_shape'][:2]) == (h, w):
         return 1., np.zeros(2)
-    gt = data_sample.gt_instances
-    if 'input_scale' in meta and 'input_center' in meta:
+    if 'input_size' in meta and tuple(meta['input_size']) == (w, h) and \
+            'input_scale' in meta and 'input_center' in meta:
         center = np.asarray(meta['input_center'], np.float64)
         k = w / float(meta['input_scale'][0])
-    elif 'bbox_center' in gt:
-        center = _numpy(gt.bbox_center).reshape(2).astype(np.float64)
-        k = min(w, h) / float(_numpy(gt.bbox_size).reshape(-1)[0])
     else:
-        raise ValueError(f'HMRLocalVisualizer: an image of shape {(h, w)} is neither the full '
-                         f'image (ori_shape {meta.get("ori_shape")}) nor a crop with '
-                         'input_center / input_scale metainfo')
+        raise ValueError(f'HMRLocalVisualizer: an image of (H, W) = {(h, w)} is neither the '
+                         f'full image (ori_shape {meta.get("ori_shape")}) nor the network\'s '
+                         f'crop (input_size {meta.get("input_size")} with input_center / '
+                         'input_scale metainfo, written by HMRTopdownAffine)')
     return k, np.array([w, h], np.float64) / 2 - k * center
 
 
@@ -109,6 +109,9 @@ class HMRLocalVisualizer(Visualizer):
         keypoint_ids (Sequence[int], optional): which of the 49 keypoints to draw. Defaults to
             SPIN's 24 ground-truth joints (slots 25-48).
         radius (int): keypoint radius, px. Defaults to 3.
+        kpt_thr (float): draw detected keypoints scoring above this. Defaults to 0.
+        min_render_size (int): images whose longer side is shorter are drawn enlarged to it
+            (meshes rendered at that resolution, not the small image's). Defaults to 0.
         line_width (int): width of the predicted-to-detected lines. Defaults to 1.
     """
 
@@ -123,10 +126,12 @@ class HMRLocalVisualizer(Visualizer):
                  antialias: Union[bool, int] = True,
                  keypoint_ids: Optional[Sequence[int]] = None,
                  radius: int = 3,
-                 line_width: int = 1):
+                 kpt_thr: float = 0.,
+                 line_width: int = 1,
+                 min_render_size: int = 0):
         super().__init__(name=name, image=image, vis_backends=vis_backends, save_dir=save_dir)
         self.faces = None if faces is None else np.asarray(faces, np.int64)
-        self.body_model = None
+        self.body_model = self.gt_body_model = None
         if body_model is not None:
             from mmhmr.registry import MODELS
             self.set_body_model(MODELS.build(body_model))
@@ -134,19 +139,23 @@ class HMRLocalVisualizer(Visualizer):
             raise ValueError(f'HMRLocalVisualizer: alpha must be in [0, 1], got {alpha}')
         self.alpha, self.antialias = alpha, antialias
         self.keypoint_ids = list(range(25, 49)) if keypoint_ids is None else list(keypoint_ids)
-        self.radius, self.line_width = radius, line_width
+        self.radius, self.line_width, self.kpt_thr = radius, line_width, kpt_thr
+        self.min_render_size = int(min_render_size)
 
-    def set_body_model(self, body_model) -> None:
+    def set_body_model(self, body_model, gt_body_model=None) -> None:
         """Use ``body_model`` (an ``SMPL``-like module with ``faces``) for the faces and the
-        ground-truth meshes (a model's ``head.body_model``)."""
-        self.body_model = body_model
+        ground-truth meshes (a model's ``head.body_model``), and ``gt_body_model`` (a
+        ``GenderedSMPL``, the head's ``gt_body_model``) for the ground truth of samples with
+        a ``gender``."""
+        self.body_model, self.gt_body_model = body_model, gt_body_model
         if self.faces is None:
             self.faces = np.asarray(body_model.faces, np.int64)
 
     # ------------------------------------------------------------------ meshes
     def gt_mesh(self, data_sample) -> Optional[np.ndarray]:
-        """``(V, 3)`` camera-frame ground-truth mesh, or None when the sample has no SMPL
-        ground truth, no camera translation, or no body model is set."""
+        """``(V, 3)`` camera-frame ground-truth mesh (posed by the gendered
+        ``gt_body_model`` when one is set and the sample has a ``gender``), or None when the
+        sample has no SMPL ground truth, no camera translation, or no body model is set."""
         gt = data_sample.get('gt_instances')
         if gt is None or self.body_model is None:
             return None
@@ -161,8 +170,13 @@ class HMRLocalVisualizer(Visualizer):
         pose = torch.as_tensor(_numpy(gt.smpl_pose), dtype=torch.float32, device=device)
         betas = torch.as_tensor(_numpy(gt.smpl_betas), dtype=torch.float32, device=device)
         with torch.no_grad():
-            verts = self.body_model(betas=betas.reshape(1, -1),
-                                    pose=pose.reshape(1, -1))['vertices'][0]
+            if self.gt_body_model is not None and 'gender' in gt:
+                gender = torch.as_tensor(_numpy(gt.gender), device=device).reshape(1)
+                verts = self.gt_body_model(betas.reshape(1, -1), pose.reshape(1, -1),
+                                           gender)['vertices'][0]
+            else:
+                verts = self.body_model(betas=betas.reshape(1, -1),
+                                        pose=pose.reshape(1, -1))['vertices'][0]
         return verts.cpu().numpy() + _numpy(gt.cam_transl).reshape(3)
 
     @staticmethod
@@ -196,18 +210,20 @@ class HMRLocalVisualizer(Visualizer):
     def draw_keypoints(self, panel: np.ndarray, pred: Optional[np.ndarray],
                        det: Optional[np.ndarray], det_score: Optional[np.ndarray]) -> np.ndarray:
         """Predicted ``(K, 2)`` (red) and detected ``(K, 2)`` keypoints with scores ``(K,)``
-        (green, only where the score is > 0), joined by lines, px of ``panel``."""
+        (green, only where the score is above ``kpt_thr``), joined by lines, px of ``panel``."""
         panel = np.ascontiguousarray(panel)
         ids = [i for i in self.keypoint_ids if pred is None or i < len(pred)]
         for i in ids:
-            seen = det is not None and i < len(det) and det_score[i] > 0
+            seen = det is not None and i < len(det) and det_score[i] > self.kpt_thr
             if seen and pred is not None:
                 cv2.line(panel, _pt(pred[i]), _pt(det[i]), (255, 255, 255), self.line_width,
-                         cv2.LINE_AA)
+                         cv2.LINE_AA, SHIFT)
             if seen:
-                cv2.circle(panel, _pt(det[i]), self.radius, DET_KPT_COLOR, -1, cv2.LINE_AA)
+                cv2.circle(panel, _pt(det[i]), self.radius << SHIFT, DET_KPT_COLOR, -1,
+                           cv2.LINE_AA, SHIFT)
             if pred is not None:
-                cv2.circle(panel, _pt(pred[i]), self.radius, PRED_KPT_COLOR, -1, cv2.LINE_AA)
+                cv2.circle(panel, _pt(pred[i]), self.radius << SHIFT, PRED_KPT_COLOR, -1,
+                           cv2.LINE_AA, SHIFT)
         return panel
 
     @staticmethod
@@ -217,19 +233,19 @@ class HMRLocalVisualizer(Visualizer):
         gt = data_sample.get('gt_instances')
         if gt is None or 'det_keypoints_2d' not in gt:
             return None, None
-        det = _numpy(gt.det_keypoints_2d)[0]
-        centre = _numpy(gt.bbox_center).reshape(2)
-        size = float(_numpy(gt.bbox_size).reshape(-1)[0])
-        return det * size / 2 + centre, _numpy(gt.det_keypoints_2d_score)[0]
+        det = crop_normalized_to_full(torch.as_tensor(_numpy(gt.det_keypoints_2d)),
+                                      torch.as_tensor(_numpy(gt.bbox_center)).reshape(1, 2),
+                                      torch.as_tensor(_numpy(gt.bbox_size)).reshape(1))
+        return det[0].numpy(), _numpy(gt.det_keypoints_2d_score)[0]
 
     # ------------------------------------------------------------------ panels
     def draw_row(self, image: np.ndarray, data_samples: Sequence, field: str, color,
                  draw_gt: bool, side_view: bool, top_view: bool, draw_keypoints: bool,
-                 label: str) -> np.ndarray:
+                 label: str, scale: float = 1.) -> np.ndarray:
         """The ``field`` predictions (``pred_instances`` / ``pred_instances_init``) of the
-        people of one image, rendered together: overlay, side view, top view side by side,
-        ``(H, W * n, 3)``."""
-        focal, principal, k, offset = self.camera(data_samples[0], image)
+        people of one image (enlarged ``scale`` times), rendered together: overlay, side
+        view, top view side by side, ``(H, W * n, 3)``."""
+        focal, principal, k, offset = self.camera(data_samples[0], image, scale)
         meshes = [self.pred_mesh(s.get(field)) for s in data_samples]
         colors = [color] * len(meshes)
         if draw_gt:
@@ -257,13 +273,52 @@ class HMRLocalVisualizer(Visualizer):
                             0.6 * scale, ink, width, cv2.LINE_AA)
         return row
 
+    def draw_tto_steps(self, image: np.ndarray, data_sample, num_panels: int = 5,
+                       crop_to_box: bool = True,
+                       labels: Optional[Sequence[str]] = None) -> np.ndarray:
+        """The mesh at ``num_panels`` test-time optimization steps, evenly spaced from step 0
+        (the regression) to the last, side by side: ``(h, w * num_panels, 3)``.
+
+        Needs the recorded steps (``TestTimeOptimizer(record_steps=True)``):
+        ``pred_instances.vertices_steps (1, S + 1, V, 3)`` and ``cam_transl_steps (1, S + 1,
+        3)``. Panel ``k`` shows iterate ``k`` (with ``select='best'`` the prediction TTO
+        returns may be an earlier one). ``crop_to_box`` keeps the sample's square box of the
+        image; ``labels`` (one per iterate, e.g. its loss) are written on the panels.
+        """
+        pred = data_sample.pred_instances
+        if 'vertices_steps' not in pred or 'cam_transl_steps' not in pred:
+            raise KeyError('draw_tto_steps needs pred_instances.vertices_steps and '
+                           'cam_transl_steps: run TTO with record_steps=True')
+        verts, transl = _numpy(pred.vertices_steps)[0], _numpy(pred.cam_transl_steps)[0]
+        steps = np.unique(np.linspace(0, len(verts) - 1, num_panels).round().astype(int))
+        focal, principal, k, offset = self.camera(data_sample, image)
+        panels = []
+        for step in steps:
+            panel = self.render(image, [verts[step] + transl[step]], [PRED_COLOR], focal,
+                                principal)
+            if crop_to_box:
+                panel = _crop_box(panel, data_sample, k, offset)
+            scale = max(0.35, panel.shape[0] / 400.)
+            lines = [f'step {step}'] + ([] if labels is None else [labels[step]])
+            for row, text in enumerate(lines):
+                y = int((16 + 18 * row) * scale) + 2
+                for width, ink in ((2, (255, 255, 255)), (1, (20, 20, 20))):
+                    cv2.putText(panel, text, (4, y), cv2.FONT_HERSHEY_SIMPLEX, 0.5 * scale, ink,
+                                width, cv2.LINE_AA)
+            panels.append(panel)
+        return np.concatenate(panels, axis=1)
+
     @staticmethod
-    def camera(data_sample, image: np.ndarray) -> Tuple[float, np.ndarray, float, np.ndarray]:
+    def camera(data_sample, image: np.ndarray,
+               scale: float = 1.) -> Tuple[float, np.ndarray, float, np.ndarray]:
         """The sample's camera seen in ``image`` (the full image or the network's crop, see
-        :func:`image_frame`): focal length and principal point in px of ``image``, and the
-        map ``k``, ``offset`` of full-image px onto it. The heads' camera: focal
-        ``gt_instances.focal_length``, principal point at the full image's centre."""
-        k, offset = image_frame(data_sample, image.shape[:2])
+        :func:`image_frame`, enlarged ``scale`` times): focal length and principal point in
+        px of ``image``, and the map ``k``, ``offset`` of full-image px onto it. The heads'
+        camera: focal ``gt_instances.focal_length``, principal point at the full image's
+        centre."""
+        h, w = image.shape[:2]
+        k, offset = image_frame(data_sample, (round(h / scale), round(w / scale)))
+        k, offset = k * scale, offset * scale
         gt = data_sample.gt_instances
         focal = float(_numpy(gt.focal_length).reshape(-1)[0])
         h, w = data_sample.metainfo.get('ori_shape', image.shape)[:2]
@@ -307,10 +362,20 @@ class HMRLocalVisualizer(Visualizer):
         Returns:
             np.ndarray: the drawing, ``(H * rows, W * views, 3)`` RGB.
         """
+        if image.ndim != 3 or image.shape[2] not in (3, 4):
+            raise ValueError(f'HMRLocalVisualizer: image must be (H, W, 3) RGB, got '
+                             f'{image.shape}')
         image = np.ascontiguousarray(image[..., :3]).astype(np.uint8)
+        scale = 1.
+        if max(image.shape[:2]) < self.min_render_size:  # draw small images enlarged
+            scale = self.min_render_size / max(image.shape[:2])
+            image = cv2.resize(image, (round(image.shape[1] * scale),
+                                       round(image.shape[0] * scale)),
+                               interpolation=cv2.INTER_CUBIC)
         samples = list(data_sample) if isinstance(data_sample, (list, tuple)) else [data_sample]
         rows = []
-        views = dict(side_view=side_view, top_view=top_view, draw_keypoints=draw_keypoints)
+        views = dict(side_view=side_view, top_view=top_view, draw_keypoints=draw_keypoints,
+                     scale=scale)
         if draw_pred and samples:
             tto = all('pred_instances_init' in s for s in samples)
             if tto and draw_init:
@@ -321,7 +386,7 @@ class HMRLocalVisualizer(Visualizer):
         elif draw_gt and samples:
             gts = [m for m in (self.gt_mesh(s) for s in samples) if m is not None]
             if gts:
-                focal, principal, _, _ = self.camera(samples[0], image)
+                focal, principal, _, _ = self.camera(samples[0], image, scale)
                 rows.append(self.render(image, gts, [GT_COLOR] * len(gts), focal, principal))
         drawn = np.concatenate(rows, axis=0) if rows else image
         self.set_image(drawn)
@@ -334,5 +399,26 @@ class HMRLocalVisualizer(Visualizer):
         return drawn
 
 
+def _crop_box(image: np.ndarray, data_sample, k: float = 1.,
+              offset: np.ndarray = np.zeros(2)) -> np.ndarray:
+    """The sample's square box (``bbox_center``, ``bbox_size``, full-image px mapped by
+    ``x -> k x + offset`` onto ``image``, see :func:`image_frame`), padded with black where it
+    leaves the image."""
+    gt = data_sample.gt_instances
+    cx, cy = k * _numpy(gt.bbox_center).reshape(2) + offset
+    half = k * float(_numpy(gt.bbox_size).reshape(-1)[0]) / 2
+    x0, y0 = int(round(cx - half)), int(round(cy - half))
+    side = int(round(2 * half))
+    out = np.zeros((side, side, 3), image.dtype)
+    h, w = image.shape[:2]
+    sx0, sy0, sx1, sy1 = max(x0, 0), max(y0, 0), min(x0 + side, w), min(y0 + side, h)
+    if sx1 > sx0 and sy1 > sy0:
+        out[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = image[sy0:sy1, sx0:sx1]
+    return out
+
+
 def _pt(xy: np.ndarray) -> Tuple[int, int]:
-    return int(round(float(xy[0]))), int(round(float(xy[1])))
+    """OpenCV's fixed-point coordinates (``SHIFT`` fractional bits) of a point in the
+    renderer's convention (pixel ``j``'s centre at ``j + 0.5``; OpenCV's at ``j``)."""
+    return (int(round((float(xy[0]) - 0.5) * (1 << SHIFT))),
+            int(round((float(xy[1]) - 0.5) * (1 << SHIFT))))

@@ -53,9 +53,11 @@ def scene(tmp_path_factory, procedural_body_dir):
 
 def test_json_outputs_are_the_models_prediction(scene, tmp_path):
     inferencer = MeshInferencer(CONFIG, scene['checkpoint'], keypoint_order='spin49',
-                                bbox_padding=1.0, cfg_options=scene['options'])
-    results = inferencer(scene['images'], out_dir=str(tmp_path), keypoints_file=scene[
-        'keypoints'], save_mesh=True, show_progress=False)
+                                bbox_padding=1.0, cfg_options=scene['options'],
+                                show_progress=False)
+    results = list(inferencer(scene['images'], out_dir=str(tmp_path),
+                              keypoints_file=scene['keypoints'],
+                              mesh_out_dir=str(tmp_path / 'meshes')))
     assert [r['name'] for r in results] == ['img0', 'img1']
     model = init_model(CONFIG, scene['checkpoint'], cfg_options=scene['options'])
     for result in results:
@@ -63,6 +65,7 @@ def test_json_outputs_are_the_models_prediction(scene, tmp_path):
         saved = json.load(open(tmp_path / 'predictions' / f'{name}.json'))
         assert saved['image_size'] == [128, 128] and len(saved['instances']) == 1
         person = saved['instances'][0]
+        assert result['predictions'] == [person]
         given = scene['people'][name][0]
         np.testing.assert_allclose(person['bbox'], given['bbox'], atol=1e-3)
         assert person['tto'] is True and person['bbox_score'] == 1.0
@@ -89,30 +92,34 @@ def test_json_outputs_are_the_models_prediction(scene, tmp_path):
         assert verts.shape == (6890, 3) and faces.min() == 1 and faces.max() == 6890
         np.testing.assert_allclose(verts, (pred.vertices[0] + pred.cam_transl[0]).numpy(),
                                    atol=1e-5)
-        # the render: (before TTO, after TTO) x (image, side view)
-        assert cv2.imread(str(tmp_path / 'vis' / f'{name}.png')).shape == (256, 256, 3)
+        # the render: (before TTO, after TTO) x (image, side view), the 128 px image drawn
+        # at the default 480 px
+        assert cv2.imread(str(tmp_path / 'visualizations' / f'{name}.png')).shape == \
+            (960, 960, 3)
 
 
 def test_without_keypoints_or_with_tto_off_it_regresses(scene):
     inferencer = MeshInferencer(CONFIG, scene['checkpoint'], tto=False,
-                                keypoint_order='spin49', cfg_options=scene['options'])
+                                keypoint_order='spin49', cfg_options=scene['options'],
+                                show_progress=False)
     (result, ) = inferencer(osp.join(scene['images'], 'img0.png'),
-                            keypoints_file=scene['keypoints'], show_progress=False)
-    assert result['instances'][0]['tto'] is False
+                            keypoints_file=scene['keypoints'], return_datasamples=True)
+    assert result['predictions'][0]['tto'] is False
+    assert 'pred_instances_init' not in result['data_samples'][0]
     # no boxes and no keypoints: the whole image is the box
-    (result, ) = inferencer(osp.join(scene['images'], 'img1.png'), show_progress=False)
-    assert result['instances'][0]['bbox'] == pytest.approx([0, 0, 128, 128])
+    (result, ) = inferencer(osp.join(scene['images'], 'img1.png'))
+    assert result['predictions'][0]['bbox'] == pytest.approx([0, 0, 128, 128])
 
 
 def test_missing_files_say_what_to_pass(scene, tmp_path):
     with pytest.raises(FileNotFoundError, match='checkpoint file not found.*nothing is'):
         init_model(CONFIG, str(tmp_path / 'missing.pth'), cfg_options=scene['options'])
-    with pytest.raises(ValueError, match='det_checkpoint'):
-        MeshInferencer(CONFIG, scene['checkpoint'], det_config=CONFIG,
+    with pytest.raises(ValueError, match='det_weights'):
+        MeshInferencer(CONFIG, scene['checkpoint'], det_model=CONFIG,
                        cfg_options=scene['options'])
-    with pytest.raises(FileNotFoundError, match='pose2d_checkpoint not found'):
-        MeshInferencer(CONFIG, scene['checkpoint'], pose2d_config=CONFIG,
-                       pose2d_checkpoint=str(tmp_path / 'none.pth'),
+    with pytest.raises(FileNotFoundError, match='pose2d_weights not found'):
+        MeshInferencer(CONFIG, scene['checkpoint'], pose2d=CONFIG,
+                       pose2d_weights=str(tmp_path / 'none.pth'),
                        cfg_options=scene['options'])
     with pytest.raises(ValueError, match=r'\(N, 17, 3\)'):
         model = init_model(CONFIG, scene['checkpoint'], cfg_options=scene['options'])
@@ -135,7 +142,7 @@ def test_demo_clis_on_two_images_and_a_short_video(scene, tmp_path):
                   '--out-dir', str(out_dir), '--keypoints-file', scene['keypoints'],
                   '--keypoint-order', 'spin49', '--save-mesh'])
     assert '2 image(s), 2 person(s)' in stdout
-    assert len(glob.glob(str(out_dir / 'vis' / '*.png'))) == 2
+    assert len(glob.glob(str(out_dir / 'visualizations' / '*.png'))) == 2
     assert len(glob.glob(str(out_dir / 'meshes' / '*.obj'))) == 2
     # a 3-frame video of the first image, written by OpenCV
     video = str(tmp_path / 'clip.mp4')
@@ -152,7 +159,44 @@ def test_demo_clis_on_two_images_and_a_short_video(scene, tmp_path):
     reader = cv2.VideoCapture(out_video)
     frames = int(reader.get(cv2.CAP_PROP_FRAME_COUNT))
     ok, first = reader.read()
-    assert frames == 3 and ok and first.shape == (128, 256, 3)  # image | side view, no TTO
+    # image | side view, no TTO, the 128 px frames drawn at 480 px
+    assert frames == 3 and ok and first.shape == (480, 960, 3)
     assert sorted(osp.basename(p) for p in glob.glob(str(tmp_path / 'video_out' /
                                                          'predictions' / '*.json'))) == [
         'clip_000000.json', 'clip_000001.json', 'clip_000002.json']
+
+
+def test_detector_and_2d_model_paths(scene, tmp_path):
+    """mmdet's RTMDet-tiny and mmpose's RTMPose-t configs (shipped in their packages) with
+    random weights saved here: boxes come from the detector (at most 3: its test_cfg), the
+    TTO targets from the 2D model (COCO-17), each model in its own registry scope."""
+    import mmdet
+    import mmpose
+    from mmdet.apis import init_detector
+    from mmpose.apis import init_model as init_pose_model
+    from mmengine.registry import DefaultScope
+    det_cfg = tmp_path / 'det.py'
+    det_cfg.write_text(f"_base_ = ['{osp.dirname(mmdet.__file__)}/.mim/configs/rtmdet/"
+                       "rtmdet_tiny_8xb32-300e_coco.py']\nmodel = dict(test_cfg=dict("
+                       "max_per_img=3, score_thr=0.0))\n")
+    pose_cfg = (f'{osp.dirname(mmpose.__file__)}/.mim/configs/body_2d_keypoint/rtmpose/coco/'
+                'rtmpose-t_8xb256-420e_coco-256x192.py')
+    weights = {}
+    for name, cfg, build, scope in (('det', str(det_cfg), init_detector, 'mmdet'),
+                                    ('pose', pose_cfg, init_pose_model, 'mmpose')):
+        torch.manual_seed(0)  # random weights that give boxes (checked alone and in the file)
+        with DefaultScope.overwrite_default_scope(scope):
+            model = build(cfg, None, device='cpu')
+        weights[name] = str(tmp_path / f'{name}.pth')
+        torch.save(dict(state_dict=model.state_dict()), weights[name])
+    inferencer = MeshInferencer(CONFIG, scene['checkpoint'], det_model=str(det_cfg),
+                                det_weights=weights['det'], det_cat_ids=list(range(80)),
+                                bbox_thr=0.0, pose2d=pose_cfg, pose2d_weights=weights['pose'],
+                                cfg_options=scene['options'], show_progress=False)
+    (result, ) = inferencer(osp.join(scene['images'], 'img0.png'), return_datasamples=True)
+    people = result['predictions']
+    assert 1 <= len(people) <= 3
+    for person, sample in zip(people, result['data_samples']):
+        assert person['tto'] is True  # the 2D model's keypoints were the targets
+        det = sample.gt_instances.det_keypoints_2d_score[0]
+        assert (det > 0).sum() <= 17  # COCO-17 in the 49 slots

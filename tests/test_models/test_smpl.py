@@ -267,8 +267,8 @@ def test_reads_procedural_body_model():
 @pytest.mark.parametrize('joint_set', ['spin_49', 'h36m_17', 'lsp_14', 'smpl_24'])
 def test_joints_without_the_mesh_equal_the_full_model(random_smpl_dir, joint_set):
     """vertices=False skins only the vertices the joints read: the same joints and gradients
-    (the random model is asymmetric, its regressors dense over 20 vertices a joint). Within
-    1e-6: smplx builds the joints' rigid transforms in its construction dtype, float32."""
+    (the random model is asymmetric, its regressors dense over 20 vertices a joint). The
+    whole mesh is checked against smplx itself in test_matches_plain_smplx."""
     model = SMPL(random_smpl_dir, joint_set=joint_set).double()
     g = torch.Generator().manual_seed(4)
     betas = torch.randn(3, 10, generator=g, dtype=torch.float64, requires_grad=True)
@@ -303,3 +303,23 @@ def test_a_few_vertices_by_id_equal_the_full_mesh(random_smpl_dir):
     torch.testing.assert_close(part['joints'], full['joints'], atol=1e-6, rtol=0)
     with pytest.raises(ValueError, match=r'vertex ids must be in \[0, 6890\)'):
         model(betas, pose, vertices=torch.tensor([6890]))
+
+
+def test_cached_arrays_survive_inference_mode_and_device_moves(random_smpl_dir):
+    """The skinning arrays cached by a first call under torch.inference_mode() still let a
+    later call with gradients back-propagate (TTO after an inference-mode prediction), and
+    .double() rebuilds them in the new dtype."""
+    model = SMPL(random_smpl_dir, joint_set='spin_49')
+    with torch.inference_mode():
+        model(torch.zeros(1, 10), torch.zeros(1, 72))
+        model(torch.zeros(1, 10), torch.zeros(1, 72), vertices=False)
+    betas = torch.zeros(1, 10, requires_grad=True)
+    for vertices in (True, False):
+        out = model(betas, torch.zeros(1, 72), vertices=vertices)
+        (grad, ) = torch.autograd.grad(out['joints'].sum(), betas)
+        assert torch.isfinite(grad).all()
+    model.double()
+    out = model(betas.double(), torch.zeros(1, 72, dtype=torch.float64))
+    assert out['vertices'].dtype == torch.float64
+    with pytest.raises(ValueError, match='1-D integer vertex ids'):
+        model(betas, torch.zeros(1, 72), vertices=torch.tensor([True, False]))

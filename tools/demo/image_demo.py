@@ -1,14 +1,14 @@
 """Recover the meshes of the people in images and draw them (mmpose's image demo, for meshes).
 
     python tools/demo/image_demo.py INPUTS CONFIG CHECKPOINT [--out-dir DIR]
-        [--det-config C --det-checkpoint W | --bboxes x1 y1 x2 y2 ...]
-        [--pose2d-config C --pose2d-checkpoint W | --keypoints-file K.json]
-        [--keypoint-order coco17|openpose25|spin49] [--no-tto] [--save-mesh] [--device cpu]
+        [--det-model C --det-weights W | --bboxes x1 y1 x2 y2 ...]
+        [--pose2d C --pose2d-weights W | --keypoints-file K.json]
+        [--keypoint-order coco17|openpose25|spin49] [--no-tto] [--save-mesh] [--show]
 
-INPUTS is an image file or a folder of images. Writes, under --out-dir: vis/<image>.png (the
-mesh over the image and a side view; with TTO, the regression before it above),
-predictions/<image>.json (SMPL parameters, camera, 2D and 3D joints, box, score) and, with
---save-mesh, meshes/<image>_<person>.obj. Every checkpoint is a local file: nothing is
+INPUTS is an image file or a folder of images. Writes, under --out-dir (mmpose's layout):
+visualizations/<image>.png (the mesh over the image and a side view; with TTO, the regression
+before it above), predictions/<image>.json (SMPL parameters, camera, 2D and 3D joints, box,
+score) and, with --save-mesh, meshes/<image>_<person>.obj. Every checkpoint is a local file: nothing is
 downloaded.
 """
 import argparse
@@ -30,10 +30,12 @@ def parse_args():
 def main():
     args = parse_args()
     inferencer = build_inferencer(args)
-    results = inferencer(args.inputs, out_dir=args.out_dir, bboxes=bboxes(args),
-                         keypoints_file=args.keypoints_file, save_mesh=args.save_mesh,
-                         side_view=not args.no_side_view)
-    people = sum(len(r['instances']) for r in results)
+    results = list(inferencer(
+        args.inputs, out_dir=args.out_dir, bboxes=bboxes(args),
+        keypoints_file=args.keypoints_file,
+        mesh_out_dir=osp.join(args.out_dir, 'meshes') if args.save_mesh else None,
+        side_view=not args.no_side_view, show=args.show))
+    people = sum(len(r['predictions']) for r in results)
     print(f'{len(results)} image(s), {people} person(s); outputs in {args.out_dir}')
 
 

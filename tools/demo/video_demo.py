@@ -2,12 +2,13 @@
 (mmpose's video demo, for meshes).
 
     python tools/demo/video_demo.py VIDEO CONFIG CHECKPOINT [--out-video OUT.mp4]
-        [--out-dir DIR] [--det-config C --det-checkpoint W | --bboxes x1 y1 x2 y2 ...]
-        [--pose2d-config C --pose2d-checkpoint W | --keypoints-file K.json] [--no-tto]
+        [--out-dir DIR] [--det-model C --det-weights W | --bboxes x1 y1 x2 y2 ...]
+        [--pose2d C --pose2d-weights W | --keypoints-file K.json] [--no-tto] [--show]
 
 Frames are named <video>_<frame:06d> (in the keypoints file and the outputs). Writes the
 rendered video (the mesh over each frame and a side view) to --out-video and, with --out-dir,
-one JSON per frame (and renders / meshes as image_demo.py). Nothing is downloaded.
+one JSON per frame (OUT_DIR/predictions; with --save-mesh, OUT_DIR/meshes). Nothing is
+downloaded.
 """
 import argparse
 import os.path as osp
@@ -37,12 +38,16 @@ def main():
         raise SystemExit(f'video not found: {args.video}')
     fps = mmcv.VideoReader(args.video).fps or 25.
     inferencer = build_inferencer(args)
-    results = inferencer(args.video, out_dir=args.out_dir, bboxes=bboxes(args),
-                         keypoints_file=args.keypoints_file, save_vis=False,
-                         save_json=args.out_dir is not None, save_mesh=args.save_mesh,
-                         video_out=args.out_video, fps=fps, side_view=not args.no_side_view,
-                         draw_init=not args.no_init)
-    print(f'{len(results)} frame(s); video in {args.out_video}')
+    frames = 0
+    for _ in inferencer(
+            args.video, bboxes=bboxes(args), keypoints_file=args.keypoints_file,
+            pred_out_dir=osp.join(args.out_dir, 'predictions') if args.out_dir else None,
+            mesh_out_dir=osp.join(args.out_dir, 'meshes')
+            if args.out_dir and args.save_mesh else None,
+            video_out=args.out_video, fps=fps, side_view=not args.no_side_view,
+            draw_init=not args.no_init, show=args.show):
+        frames += 1
+    print(f'{frames} frame(s); video in {args.out_video}')
 
 
 if __name__ == '__main__':

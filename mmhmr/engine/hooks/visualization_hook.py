@@ -1,10 +1,12 @@
 """Draw predicted meshes during validation / testing with ``HMRLocalVisualizer``."""
+import logging
 import os.path as osp
 from typing import Optional
 
 import mmcv
 import numpy as np
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
 from mmengine.utils import mkdir_or_exist
 from mmengine.visualization import Visualizer
 
@@ -12,9 +14,9 @@ from mmhmr.registry import HOOKS
 from mmhmr.visualization import HMRLocalVisualizer
 
 
-def body_model_of(model):
-    """The body model of an mmhmr estimator (``head.body_model``; a ``DualNetworkHMR``'s
-    main network's)."""
+def head_of(model):
+    """The head of an mmhmr estimator (a ``DualNetworkHMR``: its main network's), which owns
+    the body model (``body_model``, and ``gt_body_model`` for gendered ground truth)."""
     model = getattr(model, 'module', model)
     head = getattr(model, 'head', None)
     if head is None and hasattr(model, 'main'):
@@ -22,7 +24,13 @@ def body_model_of(model):
     if head is None or not hasattr(head, 'body_model'):
         raise AttributeError(f'{type(model).__name__} has no head.body_model to draw meshes '
                              'with')
-    return head.body_model
+    return head
+
+
+def use_body_models_of(visualizer, model) -> None:
+    """Give ``visualizer`` the body models of ``model``'s head (faces, ground truth)."""
+    head = head_of(model)
+    visualizer.set_body_model(head.body_model, getattr(head, 'gt_body_model', None))
 
 
 @HOOKS.register_module()
@@ -51,15 +59,28 @@ class HMRVisualizationHook(Hook):
         self.interval = max(1, int(interval))
         self.show, self.wait_time = show, wait_time
         self.draw_kwargs = dict(draw_init=draw_init, side_view=side_view, top_view=top_view)
-        self._count = 0
+        self._count, self._warned = 0, False
 
     def _visualizer(self, runner) -> HMRLocalVisualizer:
         visualizer = Visualizer.get_current_instance()
         if not isinstance(visualizer, HMRLocalVisualizer):
+            if self.out_dir is None and not self._warned:
+                print_log(f'HMRVisualizationHook: the runner\'s visualizer is a '
+                          f'{type(visualizer).__name__}, not an HMRLocalVisualizer, and no '
+                          'out_dir is set: the drawings are shown (show=True) but not '
+                          "saved; set visualizer=dict(type='HMRLocalVisualizer', ...) or "
+                          'out_dir', logger='current', level=logging.WARNING)
+                self._warned = True
             visualizer = HMRLocalVisualizer.get_instance('hmr_visualization_hook')
         if visualizer.body_model is None:
-            visualizer.set_body_model(body_model_of(runner.model))
+            use_body_models_of(visualizer, runner.model)
         return visualizer
+
+    def before_val_epoch(self, runner) -> None:
+        self._count = 0
+
+    def before_test_epoch(self, runner) -> None:
+        self._count = 0
 
     def _draw(self, runner, data_batch, outputs, stage):
         visualizer = self._visualizer(runner)
@@ -83,7 +104,7 @@ class HMRVisualizationHook(Hook):
             visualizer.add_datasample(
                 name, image, sample, show=self.show, wait_time=self.wait_time,
                 out_file=None if out_dir is None else osp.join(out_dir, name + '.png'),
-                step=self._count - 1, **self.draw_kwargs)
+                step=runner.iter if stage == 'val' else self._count - 1, **self.draw_kwargs)
 
     def after_val_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
         self._draw(runner, data_batch, outputs, 'val')

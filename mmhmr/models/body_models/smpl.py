@@ -165,7 +165,7 @@ class SMPL(nn.Module):
         return JOINT_SET_SIZES[self.joint_set]
 
     def forward(self, betas: Tensor, pose: Tensor, transl: Optional[Tensor] = None,
-                vertices: Union[bool, Tensor] = True) -> Dict[str, Tensor]:
+                vertices: Union[bool, Sequence[int], Tensor] = True) -> Dict[str, Tensor]:
         """Pose and shape the body.
 
         Args:
@@ -173,11 +173,12 @@ class SMPL(nn.Module):
             pose (Tensor): ``(B, 24, 3, 3)`` rotation matrices or axis-angle ``(B, 72)`` /
                 ``(B, 24, 3)``, global orientation first.
             transl (Tensor, optional): ``(B, 3)`` added to vertices and joints.
-            vertices (bool | Tensor): True skins the whole mesh; False skins only the
-                vertices the joints need (``subset_lbs.py``; the same joints, several times
-                faster) and returns no ``vertices``; a ``(S,)`` long tensor of vertex ids
-                skins those and the joints' own, and returns ``vertices (B, S, 3)`` in that
-                order (e.g. a sparse mesh for a loss). Defaults to True.
+            vertices (bool | Sequence[int] | Tensor): True skins the whole mesh; False skins
+                only the vertices the joints need (``subset_lbs.py``; the same joints,
+                several times faster) and returns no ``vertices``; ``S`` vertex ids (a tuple,
+                or a 1-D integer tensor) skins those and the joints' own, and returns
+                ``vertices (B, S, 3)`` in that order (e.g. a sparse mesh for a loss).
+                Defaults to True.
 
         Returns:
             dict: ``vertices (B, 6890, 3)`` (or ``(B, S, 3)``; none for ``vertices=False``),
@@ -190,10 +191,7 @@ class SMPL(nn.Module):
                              f'batch {batch_size}, got {tuple(betas.shape)}')
         if transl is not None and tuple(transl.shape) != (batch_size, 3):
             raise ValueError(f'transl must be ({batch_size}, 3), got {tuple(transl.shape)}')
-        if isinstance(vertices, Tensor):
-            which = ('ids', ) + tuple(vertices.tolist())
-        else:
-            which = 'all' if vertices else 'joints'
+        which = self._vertex_selection(vertices)
         arrays = self._skinning_arrays(which, betas)
         out = skin_vertex_subset(arrays, self.body_model.parents, betas, rotmat)
         smpl_joints = out['smpl_joints']
@@ -207,17 +205,40 @@ class SMPL(nn.Module):
             result = {k: v + transl[:, None] for k, v in result.items()}
         return result
 
+    def _vertex_selection(self, vertices) -> Union[str, tuple]:
+        """``'all'``, ``'joints'`` or ``('ids', i, j, ...)`` for ``forward``'s ``vertices``."""
+        if isinstance(vertices, bool):
+            return 'all' if vertices else 'joints'
+        if isinstance(vertices, Tensor):
+            if vertices.ndim != 1 or vertices.dtype not in (torch.int32, torch.int64):
+                raise ValueError('vertices must be True, False or 1-D integer vertex ids, got '
+                                 f'a {vertices.dtype} tensor of shape {tuple(vertices.shape)}')
+            vertices = vertices.tolist()  # a tuple of ids keeps the hot path free of syncs
+        if not all(isinstance(i, int) and not isinstance(i, bool) for i in vertices):
+            raise ValueError(f'vertices must be True, False or integer vertex ids, got '
+                             f'{vertices!r:.80}')
+        return ('ids', ) + tuple(vertices)
+
+    def _apply(self, fn, *args, **kwargs):
+        # .to() / .half() / .cuda(): the cached arrays are rebuilt on first use
+        self.__dict__.pop('_skinning_cache', None)
+        return super()._apply(fn, *args, **kwargs)
+
     def _skinning_arrays(self, which, like: Tensor) -> Dict[str, Tensor]:
-        """:func:`subset_skinning_arrays` of all vertices (``which='all'``), of those the joint
-        set reads (``'joints'``), or of those and the ids ``which[1:]`` (``('ids', ...)``;
-        ``asked`` then holds their positions among the skinned ones), cached per dtype and
-        device of ``like``."""
+        """:func:`subset_skinning_arrays` of all vertices (``which='all'``: views of the
+        model's arrays), of those the joint set reads (``'joints'``), or of those and the ids
+        ``which[1:]`` (``('ids', ...)``; ``asked`` then holds their positions among the
+        skinned ones), cached per dtype and device of ``like``."""
         key = (which, self.joint_set, like.dtype, like.device)
         cache = self.__dict__.setdefault('_skinning_cache', {})
-        if key not in cache:
+        if key in cache:
+            return cache[key]
+        # plain tensors even when first called under torch.inference_mode(): a later pass
+        # with gradients (TTO, training) saves them for backward
+        with torch.inference_mode(False):
             extra = {}
             if which == 'all':
-                ids = torch.arange(self.num_vertices)
+                ids = None
             elif which == 'joints':
                 ids = self._joint_vertex_ids()
             else:
@@ -229,10 +250,11 @@ class SMPL(nn.Module):
                 ids, inverse = torch.cat([asked, self._joint_vertex_ids()]).unique(
                     return_inverse=True)
                 extra['asked'] = inverse[:len(asked)].to(like.device)
-            ids = ids.to(like.device)
+            if ids is not None:
+                ids = ids.to(like.device)
             arrays = subset_skinning_arrays(self.body_model, ids)
-            cache[key] = dict({k: v.to(like.dtype) for k, v in arrays.items()}, ids=ids,
-                              **extra)
+            cache[key] = dict({k: v.to(like.device, like.dtype) for k, v in arrays.items()},
+                              ids=ids, **extra)
         return cache[key]
 
     def _joint_vertex_ids(self) -> Tensor:

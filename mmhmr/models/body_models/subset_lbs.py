@@ -11,32 +11,38 @@ back-propagating through them) is most of its cost. The same equations as smplx'
 * a vertex: ``v = T_v + S_v beta + P_v (R_1.. - I)`` (shape and pose blend shapes), skinned by
   ``sum_j w_vj A_j`` with the joints' rigid transforms ``A`` from ``batch_rigid_transform``.
 """
-from typing import Dict
+from typing import Dict, Optional
 
 import torch
 from smplx.lbs import batch_rigid_transform
 from torch import Tensor
 
 
-def subset_skinning_arrays(body_model, vertex_ids: Tensor) -> Dict[str, Tensor]:
+def subset_skinning_arrays(body_model, vertex_ids: Optional[Tensor]) -> Dict[str, Tensor]:
     """The arrays :func:`skin_vertex_subset` needs, cut from a ``smplx.SMPL``.
 
     Args:
         body_model (smplx.SMPL): the model.
-        vertex_ids (Tensor): ``(S,)`` long, the vertices to skin.
+        vertex_ids (Tensor, optional): ``(S,)`` long, the vertices to skin; None: all of them
+            (views of the model's arrays, no copies).
 
     Returns:
         dict: ``v_template (S, 3)``, ``shapedirs (S, 3, L)``, ``posedirs (P, S * 3)``,
         ``lbs_weights (S, 24)``, ``joint_template (24, 3)``, ``joint_shapedirs (24, 3, L)``.
     """
     num_vertices = body_model.v_template.shape[0]
-    posedirs = body_model.posedirs.reshape(-1, num_vertices, 3)[:, vertex_ids]
     regressor = body_model.J_regressor
+    if vertex_ids is None:
+        cut = dict(v_template=body_model.v_template, shapedirs=body_model.shapedirs,
+                   posedirs=body_model.posedirs, lbs_weights=body_model.lbs_weights)
+    else:
+        posedirs = body_model.posedirs.reshape(-1, num_vertices, 3)[:, vertex_ids]
+        cut = dict(v_template=body_model.v_template[vertex_ids],
+                   shapedirs=body_model.shapedirs[vertex_ids],
+                   posedirs=posedirs.reshape(posedirs.shape[0], -1),
+                   lbs_weights=body_model.lbs_weights[vertex_ids])
     return dict(
-        v_template=body_model.v_template[vertex_ids],
-        shapedirs=body_model.shapedirs[vertex_ids],
-        posedirs=posedirs.reshape(posedirs.shape[0], -1),
-        lbs_weights=body_model.lbs_weights[vertex_ids],
+        **cut,
         joint_template=regressor @ body_model.v_template,
         joint_shapedirs=torch.einsum('jv,vkl->jkl', regressor, body_model.shapedirs))
 

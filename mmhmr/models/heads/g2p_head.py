@@ -60,10 +60,9 @@ class GlobalToPixelHead(CLIFFHead):
         if stage1_vertex_stride < 1:
             raise ValueError(f'GlobalToPixelHead: stage1_vertex_stride must be >= 1, got '
                              f'{stage1_vertex_stride}')
-        self.register_buffer(
-            'stage1_vertex_ids',
-            torch.arange(0, self.body_model.num_vertices, stage1_vertex_stride),
-            persistent=False)
+        # a tuple: the body model's cache key, no device sync per step
+        self.stage1_vertex_ids = tuple(range(0, self.body_model.num_vertices,
+                                             stage1_vertex_stride))
         if n_refine < 1:
             raise ValueError(f'GlobalToPixelHead: n_refine must be >= 1, got {n_refine}')
         if anchors not in ('stage1', 'dense'):
@@ -190,8 +189,8 @@ class GlobalToPixelHead(CLIFFHead):
             first_targets = targets
             if 'vertices' in first and 'vertices' in targets and \
                     first['vertices'].shape[1] != targets['vertices'].shape[1]:
-                first_targets = dict(targets,
-                                     vertices=targets['vertices'][:, self.stage1_vertex_ids])
+                first_targets = dict(targets, vertices=targets['vertices'][
+                    :, torch.as_tensor(self.stage1_vertex_ids, device=first['vertices'].device)])
             for k, v in super().loss_by_pred(first, batch_data_samples, first_targets).items():
                 losses['loss_global_' + k[len('loss_'):]] = self.global_weight * v
         dense = {k[len(DENSE):]: v for k, v in pred.items() if k.startswith(DENSE)}

@@ -26,8 +26,9 @@ class TTOResult:
         loss_init, loss_final (Tensor): ``(B,)`` test-time loss (of the selection objective)
             before and after.
         num_steps (Tensor): ``(B,)`` steps each sample took (early stopping ends some sooner).
-        steps (dict, optional): with ``record_steps``: ``vertices (B, S + 1, V, 3)`` and
-            ``loss (B, S + 1)`` of every iterate, the first being the initial prediction.
+        steps (dict, optional): with ``record_steps``: ``vertices (B, S + 1, V, 3)``,
+            ``cam_transl (B, S + 1, 3)`` and ``loss (B, S + 1)`` of every iterate, the first
+            being the initial prediction.
     """
     final: Dict[str, Tensor]
     init: Dict[str, Tensor]
@@ -256,7 +257,7 @@ class TestTimeOptimizer(nn.Module):
                         best_loss = torch.where(better, score, best_loss)
                     if self.record_steps and (index == 0 or k > 0):
                         records.append((pred['vertices'].detach() if 'vertices' in pred
-                                        else mesh(pred), score))
+                                        else mesh(pred), score, pred['cam_transl'].detach()))
                     if previous is not None and self.early_stop_tol > 0:
                         active &= (score - previous).abs() >= self.early_stop_tol
                     previous = score
@@ -276,7 +277,8 @@ class TestTimeOptimizer(nn.Module):
             # samples (or batches) that stopped early keep their last iterate
             records += [records[-1]] * (total - len(records))
             steps = dict(vertices=torch.stack([r[0] for r in records], 1),
-                         loss=torch.stack([r[1] for r in records], 1))
+                         loss=torch.stack([r[1] for r in records], 1),
+                         cam_transl=torch.stack([r[2] for r in records], 1))
         return TTOResult(final=best, init=init, loss_init=loss_init, loss_final=best_loss,
                          num_steps=num_steps, steps=steps)
 
@@ -316,7 +318,7 @@ def detected_keypoints(data_samples: Sequence, like: Tensor) -> Dict[str, Tensor
 def tto_instances(result: TTOResult, head) -> Dict[str, List[InstanceData]]:
     """Per-sample ``InstanceData`` of a TTO result: ``pred`` (after TTO, with
     ``tto_loss_init / tto_loss / tto_steps`` and, when recorded, ``vertices_steps
-    (1, S + 1, V, 3)``) and ``init`` (before TTO)."""
+    (1, S + 1, V, 3)``, ``cam_transl_steps (1, S + 1, 3)``) and ``init`` (before TTO)."""
     preds = head.pred_to_instances(result.final)
     inits = head.pred_to_instances(result.init)
     for i, pred in enumerate(preds):
@@ -325,5 +327,6 @@ def tto_instances(result: TTOResult, head) -> Dict[str, List[InstanceData]]:
         pred.tto_steps = result.num_steps[i:i + 1]
         if result.steps is not None:
             pred.vertices_steps = result.steps['vertices'][i:i + 1]
+            pred.cam_transl_steps = result.steps['cam_transl'][i:i + 1]
             pred.tto_loss_steps = result.steps['loss'][i:i + 1]
     return dict(pred=preds, init=inits)

@@ -97,16 +97,18 @@ def deformable_sample_projected(feats: Sequence[Tensor], proj_weights: Sequence[
             mixed = (samples * weight[:, None]).sum(-1)  # (B * M, C, Q)
             out = out + mixed.view(batch, heads, -1, queries).permute(0, 3, 1, 2)
             continue
-        # a ones channel: its sample is the in-map share of the bilinear weights
-        f = torch.cat([f, f.new_ones(batch, 1, *f.shape[2:])], 1)
         grid = (2 * locations[:, :, :, level] - 1).reshape(batch, queries, heads * points, 2)
         samples = F.grid_sample(f, grid, mode='bilinear', padding_mode='zeros',
-                                align_corners=False)  # (B, C_l + 1, Q, M * P)
-        samples = samples.view(batch, channels + 1, queries, heads, points)
-        mixed = (samples * weights[:, None, :, :, level]).sum(-1)  # (B, C_l + 1, Q, M)
+                                align_corners=False)  # (B, C_l, Q, M * P)
+        # a map of ones sampled alike: the in-map share of each sample's bilinear weights
+        inside = F.grid_sample(f.new_ones(1, 1, h, wd).expand(batch, 1, h, wd), grid,
+                               mode='bilinear', padding_mode='zeros', align_corners=False)
+        weight = weights[:, :, :, level].reshape(batch, 1, queries, heads * points)
+        mixed = (samples * weight).view(batch, channels, queries, heads, points).sum(-1)
+        share = (inside * weight).view(batch, queries, heads, points).sum(-1)  # (B, Q, M)
         w = w.reshape(heads, -1, channels)  # (M, C, C_l)
-        out = out + torch.einsum('bcqm,mdc->bqmd', mixed[:, :channels], w) + \
-            mixed[:, channels, :, :, None] * b.reshape(heads, -1)
+        out = out + torch.einsum('bcqm,mdc->bqmd', mixed, w) + \
+            share[..., None] * b.reshape(heads, -1)
     return out.reshape(batch, queries, -1)
 
 

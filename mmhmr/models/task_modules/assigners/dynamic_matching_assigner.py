@@ -75,8 +75,10 @@ class DynamicMatchingAssigner:
         else:
             k = torch.full((batch, keypoints), min(self.topk, pixels), dtype=torch.long,
                            device=cost.device)
-        # the k_max cheapest pixels, ascending cost (a partial sort: k_max << N)
-        order = cost.topk(int(k.max()), dim=-1, largest=False).indices  # (B, K, k_max)
+        # the k_max cheapest pixels, ascending cost (a partial sort: k_max << N); k_max is
+        # known without reading k (no device sync)
+        k_max = min(self.candidate_topk if self.dynamic_k else self.topk, pixels)
+        order = cost.topk(k_max, dim=-1, largest=False).indices  # (B, K, k_max)
         take = torch.arange(order.shape[-1], device=cost.device) < k[..., None]
         pos = torch.zeros_like(cost, dtype=torch.bool).scatter_(
             -1, order, take & visible[..., None])  # (B, K, N)
