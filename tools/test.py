@@ -26,6 +26,10 @@ def parse_args():
         help='directory where the predictions are drawn; relative paths are inside the work '
         'directory')
     parser.add_argument(
+        '--partial-load', action='store_true',
+        help='load a checkpoint that does not fit the model (missing, unexpected or reshaped '
+        'keys are skipped); without it such a checkpoint is an error')
+    parser.add_argument(
         '--show', action='store_true', help='show the drawings in a window while testing')
     parser.add_argument(
         '--wait-time', type=float, default=1, help='seconds each shown drawing stays')
@@ -72,6 +76,10 @@ def merge_args(cfg, args):
         elif not test_cfg.get('tto'):
             test_cfg['tto'] = cfg.get('tto') or dict(type='TestTimeOptimizer')
         cfg.model.test_cfg = test_cfg
+
+    if getattr(args, 'partial_load', False):
+        cfg.setdefault('default_hooks', {})['checkpoint_check'] = dict(
+            type='CheckpointCheckHook', strict=False)
 
     if args.show_dir or getattr(args, 'show', False):
         # the mesh over the full image, a side view and, with TTO, before / after

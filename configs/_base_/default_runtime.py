@@ -8,6 +8,8 @@ default_hooks = dict(
     checkpoint=dict(
         type='CheckpointHook', interval=1, save_best='auto', rule='less', max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # no checkpoint with NaN / inf weights is written; a loaded one must fit the model
+    checkpoint_check=dict(type='CheckpointCheckHook'),
 )
 custom_hooks = []
 

@@ -65,6 +65,11 @@ def init_model(config: Union[str, Path, Config], checkpoint: Optional[str] = Non
                 'downloaded')
         load_checkpoint(model, str(checkpoint), map_location='cpu', strict=True,
                         revise_keys=[(r'^module\.', '')])
+        from mmhmr.engine.hooks.checkpoint_check_hook import nonfinite_tensors
+        bad = nonfinite_tensors(model.state_dict())
+        if bad:
+            raise ValueError(f'init_model: the checkpoint {checkpoint} holds NaN / inf weights '
+                             f'({", ".join(bad[:5])}{" ..." if len(bad) > 5 else ""})')
     model.cfg = config
     return model.to(device).eval()
 

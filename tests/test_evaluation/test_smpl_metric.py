@@ -121,7 +121,8 @@ def test_3dpw_similarity_of_the_gt_mesh(metric_3dpw, posed, h36m_regressor):
     assert metric.results[2]['mpjpe'] == pytest.approx(0.0, abs=1e-3)
     assert expected[0][0] > 10 and expected[1][1] > 10  # the others are not trivially 0
     metrics = metric.compute_metrics(metric.results)
-    assert set(metrics) == {'MPJPE', 'PA-MPJPE', 'PVE'}
+    assert set(metrics) == {'MPJPE', 'PA-MPJPE', 'PVE', 'nonfinite'}
+    assert metrics['nonfinite'] == 0
     assert metrics['MPJPE'] == pytest.approx(np.mean([e[0] for e in expected]), abs=1e-3)
     assert metrics['PVE'] == pytest.approx(np.mean([e[1] for e in expected]), abs=1e-3)
 
@@ -175,8 +176,9 @@ def test_two_ranks_give_the_same_metrics(metric_3dpw, model_dir, posed):
         assert got.keys() == want.keys()
         assert got == pytest.approx(want, abs=1e-4)
     assert ranks[0].compute_metrics(merged) == pytest.approx(whole, abs=1e-4)
-    # the entries are plain floats, cheap to gather
-    assert all(isinstance(v, float) for r in merged for v in r.values())
+    # the entries are plain floats and the sample's short name, cheap to gather
+    assert all(isinstance(v, float) for r in merged for k, v in r.items() if k != 'sample')
+    assert all(isinstance(r['sample'], str) for r in merged)
 
 
 # SPIN's evaluation joints among its 24 (constants.J24_TO_J14 = J24_TO_J17[:14]), typed in by
@@ -228,7 +230,7 @@ def test_h36m_known_per_joint_errors_and_masking(metric_h36m, posed, h36m_regres
     assert metric.results[0]['mpjpe'] == pytest.approx(expected, abs=1e-3)
     assert 'pve' not in metric.results[0]
     metrics = metric.evaluate(1)  # also checks the prefix
-    assert set(metrics) == {'h36m-p2/MPJPE', 'h36m-p2/PA-MPJPE'}
+    assert set(metrics) == {'h36m-p2/MPJPE', 'h36m-p2/PA-MPJPE', 'h36m-p2/nonfinite'}
     assert metrics['h36m-p2/MPJPE'] == pytest.approx(expected, abs=1e-3)
 
 
@@ -303,7 +305,7 @@ def test_through_mmengine_evaluator(model_dir, posed):
     evaluator.process(samples[:2])
     evaluator.process(samples[2:])
     metrics = evaluator.evaluate(3)
-    assert set(metrics) == {'3dpw/MPJPE', '3dpw/PA-MPJPE', '3dpw/PVE'}
+    assert set(metrics) == {'3dpw/MPJPE', '3dpw/PA-MPJPE', '3dpw/PVE', '3dpw/nonfinite'}
     assert all(abs(v) < 1e-3 for v in metrics.values())  # translated GT meshes
 
 
@@ -338,7 +340,7 @@ def test_tto_results_before_after_and_per_step(metric_3dpw, posed, h36m_regresso
     assert metrics['tto_loss'] == pytest.approx(0.25) and metrics['tto_loss_init'] == 1.5
     assert by_hand(init) > by_hand(final) > 1  # not trivially equal
     # the per-step vertices are not kept: results hold one float per metric and step
-    assert all(isinstance(v, float) for v in metric.results[0].values())
+    assert all(isinstance(v, float) for k, v in metric.results[0].items() if k != 'sample')
     assert list(metrics)[:3] == ['MPJPE', 'PA-MPJPE', 'PVE']
     assert metrics['oracle_det_keypoints'] == 0.  # no source recorded: not the GT oracle
     # TTO on the ground-truth 2D joints is flagged in the metrics
@@ -346,3 +348,57 @@ def test_tto_results_before_after_and_per_step(metric_3dpw, posed, h36m_regresso
     metric = fresh(metric_3dpw)
     metric.process([], [sample])
     assert metric.compute_metrics(metric.results)['oracle_det_keypoints'] == 1.
+
+
+def named(sample, index, dataset='3dpw'):
+    """The sample with the metainfo that names it in errors."""
+    return dict(sample, sample_idx=index, dataset_name=dataset)
+
+
+def test_a_nonfinite_prediction_is_never_averaged_away(model_dir, posed):
+    """8 samples predicted exactly (error 0) but one with a single NaN vertex: by default an
+    error naming that sample; with nonfinite_error=1000 it counts as 1000 mm, so every mean is
+    1000 / 8 = 125 mm (worked out here), and nonfinite = 1."""
+    samples = []
+    for i in range(8):
+        vertices = posed['neutral'][i % 4].copy()
+        if i == 5:
+            vertices[100, 1] = np.nan
+        samples.append(named(make_sample(vertices, posed['betas'][i % 4],
+                                         posed['pose'][i % 4]), i))
+    body = dict(type='GenderedSMPL', model_path=model_dir, joint_set='h36m_17')
+    strict = SMPLMetric(body_model=body)
+    strict.process([], samples)
+    with pytest.raises(ValueError, match=r'1 of 8 samples have a non-finite .*3dpw\[5\]'):
+        strict.compute_metrics(strict.results)
+    lenient = SMPLMetric(body_model=body, nonfinite_error=1000.)
+    lenient.process([], samples)
+    metrics = lenient.compute_metrics(lenient.results)
+    assert metrics['nonfinite'] == 1
+    for name in ('MPJPE', 'PA-MPJPE', 'PVE'):
+        assert metrics[name] == pytest.approx(125.0, abs=1e-2), name
+    with pytest.raises(ValueError, match='nonfinite_error must be a finite error'):
+        SMPLMetric(body_model=body, nonfinite_error=float('nan'))
+
+
+def test_nonfinite_ground_truth_names_the_sample(metric_3dpw, posed):
+    metric = fresh(metric_3dpw)
+    betas = posed['betas'][0].clone()
+    betas[3] = np.inf
+    good = named(make_sample(posed['neutral'][0], posed['betas'][0], posed['pose'][0]), 0)
+    bad = named(make_sample(posed['neutral'][0], betas, posed['pose'][0]), 7, 'h36m-train')
+    with pytest.raises(ValueError, match=r'ground truth \(vertices\) of sample '
+                                         r'h36m-train\[7\] is not finite'):
+        metric.process([], [good, bad])
+    # without SMPL ground truth the same sample is simply not evaluated
+    metric.process([], [good, named(make_sample(posed['neutral'][0], betas, has_smpl=0.), 8)])
+
+
+def test_empty_evaluation_and_absent_ground_truth_are_errors(metric_3dpw, posed):
+    metric = fresh(metric_3dpw)
+    with pytest.raises(ValueError, match='no samples to evaluate'):
+        metric.compute_metrics([])
+    metric.process([], [make_sample(posed['neutral'][i], has_smpl=0.) for i in range(3)])
+    with pytest.raises(ValueError, match=r"none of the 3 samples has SMPL ground truth "
+                                         r"\(has_smpl = 1\)"):
+        metric.compute_metrics(metric.results)

@@ -169,3 +169,15 @@ def test_small_images_are_drawn_enlarged_with_the_same_projection(sample):
     background = cv2.resize(image, (480, 480), interpolation=cv2.INTER_CUBIC)
     changed = (drawn != background).any(-1)
     assert near_fraction(changed, rows, cols) > 0.99
+
+
+def test_drawings_go_to_mmengines_vis_backends(sample, tmp_path):
+    """Without out_file the drawing goes to the backends, as mmpose's visualizer does:
+    LocalVisBackend writes <save_dir>/vis_data/vis_image/<name>_<step>.png."""
+    image, data_sample, body = sample
+    vis = HMRLocalVisualizer(name='vis_backend', faces=body.faces, save_dir=str(tmp_path),
+                             vis_backends=[dict(type='LocalVisBackend')])
+    drawn = vis.add_datasample('person', image, data_sample, draw_gt=False, step=3)
+    saved = cv2.imread(str(tmp_path / 'vis_data' / 'vis_image' / 'person_3.png'))
+    assert saved is not None and saved.shape == drawn.shape
+    np.testing.assert_array_equal(saved[..., ::-1], drawn)

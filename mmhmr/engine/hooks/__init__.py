@@ -1,4 +1,5 @@
+from .checkpoint_check_hook import CheckpointCheckHook
 from .meta_learning_hook import MetaLearningHook
 from .visualization_hook import HMRVisualizationHook
 
-__all__ = ['HMRVisualizationHook', 'MetaLearningHook']
+__all__ = ['CheckpointCheckHook', 'HMRVisualizationHook', 'MetaLearningHook']

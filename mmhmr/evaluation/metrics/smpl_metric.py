@@ -56,8 +56,14 @@ class SMPLMetric(BaseMetric):
     ``process`` evaluates a whole batch at once (one body-model call, one batched Procrustes) and
     keeps one small dict of per-sample errors per sample, so the distributed collection of
     ``self.results`` is cheap and its truncation to the dataset size is exact. Each reported
-    value is the mean over the samples where it could be computed; a key is reported only if at
-    least one sample had it.
+    value is the mean over the samples where it could be computed (e.g. ``has_smpl = 1`` for
+    the 3DPW protocol).
+
+    Nothing silently wrong: a sample whose prediction holds NaN / inf is never dropped from a
+    mean. By default it is an error naming the samples; with ``nonfinite_error`` it counts as a
+    failure at that error (mm, and px for ``kpt2d_err``). ``nonfinite`` (the number of such
+    samples) is always reported. Non-finite ground truth is an error naming the sample, and so
+    are an empty evaluation and a protocol whose ground truth no sample has.
 
     Args:
         body_model (dict | nn.Module): Config of the body model (built with ``MODELS``), e.g.
@@ -69,6 +75,8 @@ class SMPLMetric(BaseMetric):
         collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
         prefix (str, optional): Prefix of the metric names. Defaults to the protocol name.
         collect_dir (str, optional): Directory to collect results through (``'cpu'`` only).
+        nonfinite_error (float, optional): the error a sample with a non-finite prediction
+            counts as; None (default) makes such a sample an error.
     """
     PROTOCOLS = ('3dpw', 'h36m')
 
@@ -77,13 +85,19 @@ class SMPLMetric(BaseMetric):
                  protocol: str = '3dpw',
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
-                 collect_dir: Optional[str] = None) -> None:
+                 collect_dir: Optional[str] = None,
+                 nonfinite_error: Optional[float] = None) -> None:
         if protocol not in self.PROTOCOLS:
             raise ValueError(f'SMPLMetric: protocol must be one of {self.PROTOCOLS}, '
                              f'got {protocol!r}')
         super().__init__(
             collect_device=collect_device, prefix=prefix or protocol, collect_dir=collect_dir)
         self.protocol = protocol
+        if nonfinite_error is not None and not (math.isfinite(nonfinite_error) and
+                                                nonfinite_error >= 0):
+            raise ValueError(f'SMPLMetric: nonfinite_error must be a finite error >= 0 (or '
+                             f'None: an error), got {nonfinite_error}')
+        self.nonfinite_error = nonfinite_error
         self.body_model = MODELS.build(body_model) if isinstance(body_model, dict) \
             else body_model
         self.body_model.eval().requires_grad_(False)
@@ -111,16 +125,17 @@ class SMPLMetric(BaseMetric):
         device = _stack(preds[:1], 'vertices', 'pred_instances').device  # compute where preds are
         self.body_model.to(device)
 
-        gt = self._ground_truth(gts, device)
+        names = [f'{_meta(s, "dataset_name")}[{_meta(s, "sample_idx")}]' for s in data_samples]
+        gt = self._ground_truth(gts, device, names)
         errors = self._errors(_stack(preds, 'vertices', 'pred_instances', device), gt)
         if 'keypoints_2d' in preds[0] and 'keypoints_2d' in gts[0]:
-            errors['kpt2d_err'] = self._keypoint_2d_errors(preds, gts, device)
+            errors['kpt2d_err'] = self._keypoint_2d_errors(preds, gts, device, names)
         if all(_has(sample, 'pred_instances_init') for sample in data_samples):
             inits = [_get(sample, 'pred_instances_init') for sample in data_samples]
             init_errors = self._errors(
                 _stack(inits, 'vertices', 'pred_instances_init', device), gt)
             if 'kpt2d_err' in errors and 'keypoints_2d' in inits[0]:
-                init_errors['kpt2d_err'] = self._keypoint_2d_errors(inits, gts, device)
+                init_errors['kpt2d_err'] = self._keypoint_2d_errors(inits, gts, device, names)
             errors.update({f'{k}_init': v for k, v in init_errors.items()})
         for key in ('tto_loss', 'tto_loss_init'):
             if key in preds[0]:
@@ -137,22 +152,41 @@ class SMPLMetric(BaseMetric):
                 errors.update({f'{key}@{k}': v for key, v in
                                self._errors(steps[:, k], gt).items()})
 
-        names = list(errors)
-        table = torch.stack([errors[name].to(torch.float64) for name in names], 1).cpu()
-        for row in table.tolist():
-            self.results.append(dict(zip(names, row)))
+        keys = list(errors)
+        table = torch.stack([errors[key].to(torch.float64) for key in keys], 1).cpu()
+        for name, row in zip(names, table.tolist()):
+            self.results.append(dict(zip(keys, row), sample=name))
 
-    def _ground_truth(self, gts: List[dict], device: torch.device) -> Dict[str, Tensor]:
-        """The protocol's ground truth of a batch, computed once for every prediction."""
+    def _ground_truth(self, gts: List[dict], device: torch.device,
+                      names: List[str]) -> Dict[str, Tensor]:
+        """The protocol's ground truth of a batch, computed once for every prediction;
+        non-finite ground truth that the protocol reads is an error naming the sample."""
         if self.protocol == '3dpw':
-            return self._gt_3dpw(gts, device)
-        return self._gt_h36m(gts, device)
+            gt = self._gt_3dpw(gts, device)
+            used = dict(vertices=gt['vertices'][gt['has_smpl']])
+            rows = gt['has_smpl'].nonzero()[:, 0]
+        else:
+            gt = self._gt_h36m(gts, device)
+            used = dict(keypoints_3d=torch.where(gt['visible'][..., None], gt['joints'], 0.))
+            rows = torch.arange(len(gts), device=device)
+        for key, value in used.items():
+            bad = ~torch.isfinite(value.flatten(1)).all(1)
+            if bool(bad.any()):
+                raise ValueError(f'SMPLMetric: the ground truth ({key}) of sample '
+                                 f'{names[int(rows[bad.nonzero()[0, 0]])]} is not finite '
+                                 '(NaN / inf in its annotation)')
+        return gt
 
     def _errors(self, pred_vertices: Tensor, gt: Dict[str, Tensor]) -> Dict[str, Tensor]:
-        """(B,) errors in mm of predicted vertices ``(B, 6890, 3)``; NaN where not computable."""
+        """(B,) errors in mm of predicted vertices ``(B, 6890, 3)``; NaN where not computable,
+        inf where the prediction is not finite (told apart in :meth:`compute_metrics`)."""
+        finite = torch.isfinite(pred_vertices.reshape(len(pred_vertices), -1)).all(1)
+        safe = torch.where(finite[:, None, None], pred_vertices, 0.)
         if self.protocol == '3dpw':
-            return self._mesh_errors(pred_vertices, gt)
-        return self._keypoint_3d_errors(pred_vertices, gt)
+            errors = self._mesh_errors(safe, gt)
+        else:
+            errors = self._keypoint_3d_errors(safe, gt)
+        return {k: _mark_nonfinite(v, finite) for k, v in errors.items()}
 
     def _gt_3dpw(self, gts: List[dict], device: torch.device) -> Dict[str, Tensor]:
         """GT mesh ``vertices (B, 6890, 3)``, its ``h36m (B, 17, 3)`` joints, ``has_smpl (B,)``."""
@@ -226,8 +260,10 @@ class SMPLMetric(BaseMetric):
             pa_mpjpe=pa_mpjpe(pred_joints, gt['joints'], gt['visible']) * METRES_TO_MM)
 
     @staticmethod
-    def _keypoint_2d_errors(preds: List[dict], gts: List[dict], device: torch.device) -> Tensor:
-        """(B,) mean distance in px over the visible keypoints, in the full image."""
+    def _keypoint_2d_errors(preds: List[dict], gts: List[dict], device: torch.device,
+                            names: List[str]) -> Tensor:
+        """(B,) mean distance in px over the visible keypoints, in the full image (inf for a
+        non-finite prediction)."""
         pred_keypoints = _stack(preds, 'keypoints_2d', 'pred_instances', device)  # (B, K, 2)
         gt_crop = _stack(gts, 'keypoints_2d', 'gt_instances', device)  # (B, K, 2) in [-1, 1]
         visible = _stack(gts, 'keypoints_2d_visible', 'gt_instances', device)
@@ -238,7 +274,26 @@ class SMPLMetric(BaseMetric):
                              'gt_instances.keypoints_2d differ in shape: '
                              f'{tuple(pred_keypoints.shape)} vs {tuple(gt_crop.shape)} (batched)')
         gt_keypoints = crop_normalized_to_full(gt_crop, center, size)
-        return mpjpe(pred_keypoints, gt_keypoints, visible)
+        bad = ~torch.isfinite(torch.where(visible[..., None] > 0, gt_keypoints, 0.)).reshape(
+            len(visible), -1).all(1)
+        if bool(bad.any()):
+            raise ValueError(f'SMPLMetric: the ground truth (keypoints_2d, bbox) of sample '
+                             f'{names[int(bad.nonzero()[0, 0])]} is not finite')
+        finite = torch.isfinite(pred_keypoints.reshape(len(pred_keypoints), -1)).all(1)
+        safe = torch.where(finite[:, None, None], pred_keypoints, 0.)
+        return _mark_nonfinite(mpjpe(safe, gt_keypoints, visible), finite)
+
+    def _check_protocol(self, results: list) -> None:
+        """An error when no sample has the protocol's ground truth: every final MPJPE and
+        PA-MPJPE not computable (NaN)."""
+        for key in ('mpjpe', 'pa_mpjpe'):
+            values = [r[key] for r in results if key in r]
+            if values and all(math.isnan(v) for v in values):
+                need = ('SMPL ground truth (has_smpl = 1)' if self.protocol == '3dpw' else
+                        'visible 3D keypoints (keypoints_3d_visible > 0)')
+                raise ValueError(f'SMPLMetric (protocol {self.protocol!r}): none of the '
+                                 f'{len(results)} samples has {need}, so {key} cannot be '
+                                 'computed; check the annotation file or the protocol')
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         """Average the per-sample errors.
@@ -253,19 +308,36 @@ class SMPLMetric(BaseMetric):
             ``_init`` (before it), ``tto_loss_init`` / ``tto_loss``, ``oracle_det_keypoints``
             (the fraction of samples whose TTO used the ground-truth 2D keypoints, an oracle;
             0 for real or simulated detections) and, when the steps were recorded, the 3D
-            errors after step k, ``MPJPE@k`` etc.
+            errors after step k, ``MPJPE@k`` etc.; ``nonfinite``, the number of samples with a
+            non-finite prediction (counted at ``nonfinite_error``).
         """
-        keys = list(dict.fromkeys(k for r in results for k in r))
+        if not results:
+            raise ValueError('SMPLMetric: no samples to evaluate (an empty test set, or a '
+                             'dataloader that yielded nothing)')
+        keys = [k for k in dict.fromkeys(k for r in results for k in r) if k != 'sample']
+        nonfinite = sorted({r.get('sample', '?') for r in results
+                            for k in keys if r.get(k) == math.inf})
+        if nonfinite and self.nonfinite_error is None:
+            raise ValueError(
+                f'SMPLMetric: {len(nonfinite)} of {len(results)} samples have a non-finite '
+                f'(NaN / inf) prediction, e.g. {", ".join(nonfinite[:5])}; a broken model does '
+                'not score. Set nonfinite_error=<mm> to count them as failures at that error')
+        self._check_protocol(results)
         metrics, rows = {}, []
         for key in sorted(keys, key=_metric_order):
             name, unit = _metric_name(key)
             values = np.array([r[key] for r in results if key in r], dtype=np.float64)
-            values = values[np.isfinite(values)]
+            values = values[~np.isnan(values)]  # not computable for the sample
+            values[np.isinf(values)] = self.nonfinite_error or 0.
             if values.size == 0:
                 continue
             metrics[name] = float(values.mean())
             value = f'{metrics[name]:>10.2f}' if unit else f'{metrics[name]:>10.4g}'
             rows.append(f'{name:<16} {value} {unit:<3} {values.size:>8d}')
+        metrics['nonfinite'] = len(nonfinite)
+        if nonfinite:
+            rows.append(f'{"nonfinite":<16} {len(nonfinite):>10d}     {len(results):>8d}  '
+                        f'(counted at {self.nonfinite_error} mm / px)')
         header = f'{"metric":<16} {"value":>10} {"":<3} {"samples":>8}'
         logger: MMLogger = MMLogger.get_current_instance()
         oracle = metrics.get('oracle_det_keypoints', 0.)
@@ -274,6 +346,12 @@ class SMPLMetric(BaseMetric):
         logger.info(f'SMPLMetric ({self.protocol}, {len(results)} samples{note}):\n' +
                     '\n'.join([header] + rows))
         return metrics
+
+
+def _mark_nonfinite(errors: Tensor, finite: Tensor) -> Tensor:
+    """(B,) errors with inf where the prediction was not finite and the error computable
+    (NaN, not computable for the sample, stays NaN)."""
+    return torch.where(finite | torch.isnan(errors), errors, math.inf)
 
 
 def _split_key(key: str) -> Tuple[str, str]:

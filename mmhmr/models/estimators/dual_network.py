@@ -11,6 +11,7 @@ from torch import Tensor
 
 from mmhmr.registry import MODELS
 from ..tto import PerSampleEstimator, tto_instances
+from ..utils.finite_losses import check_finite_losses
 from ..tto.per_sample_estimator import ADAPT
 from ..tto.test_time_optimizer import detected_keypoints
 
@@ -212,7 +213,13 @@ class DualNetworkHMR(BaseModel):
         mean test-time loss before and after the inner step, and ``outer_unadapted`` /
         ``meta_gain``, f_w's supervised loss without the step and how much the step lowers it.
         With ``meta_enabled`` False (MetaLearningHook's warm-up) f_w trains by plain
-        regression."""
+        regression. A non-finite loss is an error (:func:`check_finite_losses`)."""
+        losses = self._losses(inputs, data_samples)
+        check_finite_losses(losses, data_samples)
+        return losses
+
+    def _losses(self, inputs: Tensor, data_samples: SampleList) -> Dict[str, Tensor]:
+        """The losses of :meth:`loss`, before the check."""
         main_head = self.main.head
         losses, pseudo = {}, None
         if self.aux is not None:

@@ -6,6 +6,7 @@ from mmpose.utils.typing import SampleList
 from torch import Tensor
 
 from mmhmr.registry import MODELS
+from ..utils.finite_losses import check_finite_losses
 from ..tto import tto_instances
 
 
@@ -42,9 +43,12 @@ class HMREstimator(BasePoseEstimator):
         self.tto = MODELS.build(tto) if isinstance(tto, dict) else tto
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
-        """Losses of a batch: ``dict(loss_<name>=Tensor)``."""
+        """Losses of a batch: ``dict(loss_<name>=Tensor)``; a non-finite one is an error
+        (:func:`check_finite_losses`)."""
         feats = self.extract_feat(inputs)
-        return self.head.loss(feats, data_samples, train_cfg=self.train_cfg)
+        losses = self.head.loss(feats, data_samples, train_cfg=self.train_cfg)
+        check_finite_losses(losses, data_samples)
+        return losses
 
     def predict(self, inputs: Tensor, data_samples: SampleList) -> SampleList:
         """Predictions of a batch, written into each sample's ``pred_instances`` (and, with
