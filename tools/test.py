@@ -9,7 +9,7 @@ from mmengine.dist import is_main_process
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from mmhmr.utils import setup_cpu_distributed
+from mmhmr.utils import install_worker_parent_death, setup_cpu_distributed
 
 
 def parse_args():
@@ -103,6 +103,7 @@ def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
     setup_cpu_distributed(cfg, args.launcher)
+    install_worker_parent_death()  # dataloader workers end with this process
     runner = Runner.from_cfg(cfg)
     if cfg.load_from is None:
         print_log('No checkpoint: testing the model as initialised.', logger='current')

@@ -7,7 +7,7 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mmhmr.utils import setup_cpu_distributed
+from mmhmr.utils import install_worker_parent_death, setup_cpu_distributed
 
 
 def parse_args():
@@ -68,9 +68,21 @@ def merge_args(cfg, args):
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
     if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
+        from mmengine.runner import find_latest_checkpoint
+        latest = find_latest_checkpoint(cfg.work_dir) if osp.isdir(cfg.work_dir) else None
+        if latest is None or not osp.isfile(latest):
+            # mmengine would log "Auto resumed from the latest checkpoint None."
+            print(f'--resume: no checkpoint to resume from in {cfg.work_dir} (no '
+                  'last_checkpoint file, or the file it names is gone); training starts from '
+                  'the beginning', flush=True)
+            cfg.resume = False
+        else:
+            print(f'--resume: resuming from {latest}', flush=True)
+            cfg.resume = True
+            cfg.load_from = latest
     elif args.resume is not None:
+        if not osp.isfile(args.resume):
+            raise SystemExit(f'--resume {args.resume}: no such checkpoint file')
         cfg.resume = True
         cfg.load_from = args.resume
 
@@ -96,6 +108,7 @@ def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
     setup_cpu_distributed(cfg, args.launcher)
+    install_worker_parent_death()  # dataloader workers end with this process
     if 'runner_type' in cfg:
         from mmhmr.registry import RUNNERS
         runner = RUNNERS.build(cfg)

@@ -5,8 +5,10 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
+    # mmengine's CheckpointHook, written atomically (AtomicCheckpointHook)
     checkpoint=dict(
-        type='CheckpointHook', interval=1, save_best='auto', rule='less', max_keep_ckpts=3),
+        type='AtomicCheckpointHook', interval=1, save_best='auto', rule='less',
+        max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     # no checkpoint with NaN / inf weights is written; a loaded one must fit the model
     checkpoint_check=dict(type='CheckpointCheckHook'),

@@ -1,5 +1,6 @@
+from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .checkpoint_check_hook import CheckpointCheckHook
 from .meta_learning_hook import MetaLearningHook
 from .visualization_hook import HMRVisualizationHook
 
-__all__ = ['CheckpointCheckHook', 'HMRVisualizationHook', 'MetaLearningHook']
+__all__ = ['AtomicCheckpointHook', 'CheckpointCheckHook', 'HMRVisualizationHook', 'MetaLearningHook']
