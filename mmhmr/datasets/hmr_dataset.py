@@ -28,8 +28,12 @@ NPZ_SHAPES = {
 REQUIRED_KEYS = ('imgname', 'center', 'scale')
 KEYPOINT_KEYS = ('part', 'openpose', 'S')  # at least one of them
 
-# gender strings ('m', 'male', 'F', ...) by first letter -> 0 neutral, 1 male, 2 female
-GENDER_CODES = {'n': 0, 'm': 1, 'f': 2}
+# gender words (any case, whole words) -> 0 neutral, 1 male, 2 female
+GENDER_WORDS = {'n': 0, 'neutral': 0, 'm': 1, 'male': 1, 'f': 2, 'female': 2}
+# integer gender conventions (gender_codes=): integer -> our code
+GENDER_CONVENTIONS = {'mmhmr': {0: 0, 1: 1, 2: 2}, 'spin': {0: 1, 1: 2}}
+# a sanity bound on box centres and sizes, px: no HMR image is larger
+MAX_IMAGE_PX = 20000
 
 
 @DATASETS.register_module()
@@ -40,7 +44,8 @@ class HMRDataset(BaseDataset):
     ``scale (N,)`` (box size / 200) and at least one of ``part (N, 24, 3)`` (2D px),
     ``openpose (N, 25, 3)`` (2D px), ``S (N, 24, 4)`` (3D m, last column confidence); optional
     ``pose (N, 72)`` with ``shape (N, 10)`` and ``has_smpl (N,)`` (1 when absent but ``pose`` is
-    there, as in SPIN), ``gender (N,)`` (strings 'm'/'f'/'n' or ints already in our 0/1/2 code)
+    there, as in SPIN), ``gender (N,)`` (words m / male / f / female / n / neutral, or integers
+    of the convention ``gender_codes`` states)
     and CLIFF's ``focal_length (N,)``. Missing optional keys become zeros, zero confidence,
     ``has_smpl = 0``, neutral gender and ``focal_length = -1``.
 
@@ -74,6 +79,10 @@ class HMRDataset(BaseDataset):
             npz file's stem.
         allow_pickle (bool): Passed to ``np.load``; only needed for files with object arrays.
             Defaults to False (a pickled npz can run code when read).
+        gender_codes (str, optional): the meaning of an integer ``gender`` key: ``'mmhmr'``
+            (0 neutral, 1 male, 2 female) or ``'spin'`` (0 male, 1 female). Integers are never
+            guessed: without it an integer ``gender`` is an error. Strings (m / male / f /
+            female / n / neutral, any case) need none.
         det_keypoints (None | str | dict): Detected 2D keypoints given to the model as
             test-time inputs (see ``det_keypoints.py``). None: none (the default).
             ``'openpose'``: the file's ``openpose`` key, into slots 0-24. ``'gt'``: the
@@ -103,8 +112,12 @@ class HMRDataset(BaseDataset):
                  dataset_name: str = '',
                  allow_pickle: bool = False,
                  det_keypoints: Union[None, str, dict] = None,
+                 gender_codes: Optional[str] = None,
                  **kwargs) -> None:
-        self.allow_pickle = allow_pickle
+        if gender_codes is not None and gender_codes not in GENDER_CONVENTIONS:
+            raise ValueError(f'HMRDataset: gender_codes must be one of '
+                             f'{list(GENDER_CONVENTIONS)} or None, got {gender_codes!r}')
+        self.allow_pickle, self.gender_codes = allow_pickle, gender_codes
         self.det_keypoints = check_det_keypoints_spec(det_keypoints)
         self.det_keypoints_slots = None
         self.det_keypoints_source = None
@@ -136,7 +149,7 @@ class HMRDataset(BaseDataset):
         Returns:
             list[dict]: ``[dict(row=0), dict(row=1), ...]``.
         """
-        columns = load_hmr_npz(self.ann_file, self.allow_pickle)
+        columns = load_hmr_npz(self.ann_file, self.allow_pickle, self.gender_codes)
         num = len(columns['imgname'])
         columns['gender'] = columns.get('gender', np.zeros(num, np.int64)).astype(np.int8)
         columns['bbox_size'] = columns.pop('scale') * 200
@@ -158,6 +171,9 @@ class HMRDataset(BaseDataset):
         Returns:
             dict: The data info; arrays are float32 copies.
         """
+        if not -len(self) <= idx < len(self):
+            raise IndexError(f'{type(self).__name__} {self.metainfo["dataset_name"]!r}: index '
+                             f'{idx} is out of range; the dataset has {len(self)} samples')
         row = super().get_data_info(idx).pop('row')
         columns = self.columns
         keypoints_2d = np.zeros((NUM_OPENPOSE + NUM_SPIN, 3), np.float32)
@@ -193,12 +209,14 @@ class HMRDataset(BaseDataset):
         return info
 
 
-def load_hmr_npz(path: str, allow_pickle: bool = False) -> Dict[str, np.ndarray]:
+def load_hmr_npz(path: str, allow_pickle: bool = False,
+                 gender_codes: Optional[str] = None) -> Dict[str, np.ndarray]:
     """Read a SPIN / CLIFF npz file and check it, key by key.
 
     Args:
         path (str): The npz file.
         allow_pickle (bool): Passed to ``np.load``. Defaults to False.
+        gender_codes (str, optional): the meaning of integer genders (see :class:`HMRDataset`).
 
     Returns:
         dict[str, np.ndarray]: The known keys present in the file, with the shapes of
@@ -209,11 +227,21 @@ def load_hmr_npz(path: str, allow_pickle: bool = False) -> Dict[str, np.ndarray]
     Raises:
         FileNotFoundError: ``path`` does not exist.
         KeyError: A required key is missing.
-        ValueError: Wrong shape, length mismatch, NaN/inf, non-positive scale, bad gender.
+        ValueError: Not an npz file, no rows, wrong shape, length mismatch, NaN/inf,
+            non-positive scale or focal length, a box beyond any image, ``has_smpl`` not 0/1,
+            a keypoint confidence outside [0, 1], an unknown gender.
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'HMR annotation file not found: {path}')
-    with np.load(path, allow_pickle=allow_pickle) as npz:
+    try:
+        npz = np.load(path, allow_pickle=allow_pickle)
+    except Exception as e:  # text, truncated, empty: numpy's and zipfile's messages vary
+        raise ValueError(f'{path}: not a readable npz file ({type(e).__name__}: {e}); HMR '
+                         'annotations are SPIN / CLIFF .npz files') from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise ValueError(f'{path}: holds a single array (a .npy file), not the keyed arrays of '
+                         'an npz annotation file (imgname, center, scale, ...)')
+    with npz:
         present = [key for key in NPZ_SHAPES if key in npz.files]
         missing = [key for key in REQUIRED_KEYS if key not in present]
         if missing:
@@ -232,20 +260,56 @@ def load_hmr_npz(path: str, allow_pickle: bool = False) -> Dict[str, np.ndarray]
                                  'allow_pickle=True if you trust the file') from e
 
         arrays = dict(imgname=read('imgname'))
-        num = len(arrays['imgname'])
+        num = len(arrays['imgname']) if arrays['imgname'].ndim else 0
+        if num == 0:
+            raise ValueError(f'{path}: key "imgname" holds no rows: the file has no samples')
         # one key at a time, converted at once: a float64 file is never held twice
         for key in present:
             arrays[key] = _checked(read(key) if key != 'imgname' else arrays[key], key, num,
-                                   path)
-
-    nonpositive = arrays['scale'] <= 0
-    if nonpositive.any():
-        raise ValueError(f'{path}: key "scale" must be > 0, first bad index '
-                         f'{int(np.flatnonzero(nonpositive)[0])}')
+                                   path, gender_codes)
+    _check_values(arrays, path)
     return arrays
 
 
-def _checked(array: np.ndarray, key: str, num: int, path: str) -> np.ndarray:
+def _first(bad: np.ndarray) -> int:
+    return int(np.flatnonzero(bad)[0])
+
+
+def _check_values(arrays: Dict[str, np.ndarray], path: str) -> None:
+    """Value ranges of the checked columns; errors name the key and the first bad index."""
+    nonpositive = arrays['scale'] <= 0
+    if nonpositive.any():
+        raise ValueError(f'{path}: key "scale" must be > 0, first bad index '
+                         f'{_first(nonpositive)}')
+    size = arrays['scale'] * 200
+    far = (size > MAX_IMAGE_PX) | (np.abs(arrays['center']) > MAX_IMAGE_PX).any(1)
+    if far.any():
+        i = _first(far)
+        raise ValueError(f'{path}: implausible box at index {i}: center '
+                         f'{arrays["center"][i].tolist()}, size {size[i]:.0f} px (scale '
+                         f'{arrays["scale"][i]}); boxes must lie within {MAX_IMAGE_PX} px')
+    if 'focal_length' in arrays and (arrays['focal_length'] <= 0).any():
+        i = _first(arrays['focal_length'] <= 0)
+        raise ValueError(f'{path}: key "focal_length" must be > 0 (px), got '
+                         f'{arrays["focal_length"][i]} at index {i}; leave the key out to '
+                         'use sqrt(W^2 + H^2)')
+    if 'has_smpl' in arrays:
+        bad = ~np.isin(arrays['has_smpl'], (0., 1.))
+        if bad.any():
+            raise ValueError(f'{path}: key "has_smpl" must be 0 or 1, got '
+                             f'{arrays["has_smpl"][_first(bad)]} at index {_first(bad)}')
+    for key, column in (('part', 2), ('openpose', 2), ('S', 3)):
+        if key in arrays:
+            conf = arrays[key][..., column]
+            bad = (conf < 0) | (conf > 1)
+            if bad.any():
+                i, j = np.argwhere(bad)[0]
+                raise ValueError(f'{path}: key "{key}" has a confidence {conf[i, j]} outside '
+                                 f'[0, 1] at index {i}, joint {j}')
+
+
+def _checked(array: np.ndarray, key: str, num: int, path: str,
+             gender_codes: Optional[str] = None) -> np.ndarray:
     """``array`` of ``key`` checked (rows, shape, finite) and converted, see load_hmr_npz."""
     if array.ndim == 0 or array.shape[0] != num:
         got = array.shape[0] if array.ndim else 'a scalar'
@@ -259,7 +323,7 @@ def _checked(array: np.ndarray, key: str, num: int, path: str) -> np.ndarray:
     if key == 'imgname':
         return _as_str(array)
     if key == 'gender':
-        return _gender_codes(array, path)
+        return _gender_codes(array, path, gender_codes)
     if not np.issubdtype(array.dtype, np.number) and array.dtype != bool:
         raise ValueError(f'{path}: key "{key}" has dtype {array.dtype}, expected numbers')
     bad = ~np.isfinite(array.reshape(num, -1)).all(axis=1)
@@ -276,19 +340,27 @@ def _as_str(array: np.ndarray) -> np.ndarray:
     return array.astype(str)
 
 
-def _gender_codes(gender: np.ndarray, path: str) -> np.ndarray:
-    """Gender strings or ints as int64 codes 0 neutral, 1 male, 2 female."""
+def _gender_codes(gender: np.ndarray, path: str,
+                  convention: Optional[str] = None) -> np.ndarray:
+    """Gender words (whole, any case) or integers of a stated convention as int64 codes 0
+    neutral, 1 male, 2 female."""
     if np.issubdtype(gender.dtype, np.number):
-        codes = gender.astype(np.int64)
-        bad = ~np.isin(codes, list(GENDER_CODES.values())) | (codes != gender)
+        if convention is None:
+            raise ValueError(f'{path}: key "gender" holds integers, whose meaning differs '
+                             'between files (SPIN: 0 male, 1 female; mmhmr: 0 neutral, 1 male, '
+                             "2 female); state it with HMRDataset(gender_codes='spin' or "
+                             "'mmhmr'), or store the words m / f / n")
+        table = GENDER_CONVENTIONS[convention]
+        codes = np.array([table.get(int(g), -1) if float(g) == int(g) else -1
+                          for g in gender], np.int64)
+        expected = f'{sorted(table)} ({convention} convention)'
     else:
-        first = np.char.lower(np.char.strip(_as_str(gender))).astype('U1')
-        codes = np.full(len(gender), -1, np.int64)
-        for letter, code in GENDER_CODES.items():
-            codes[first == letter] = code
-        bad = codes < 0
+        words = np.char.lower(np.char.strip(_as_str(gender)))
+        codes = np.array([GENDER_WORDS.get(str(w), -1) for w in words], np.int64)
+        expected = '"m" / "male" / "f" / "female" / "n" / "neutral" (any case)'
+    bad = codes < 0
     if bad.any():
-        i = int(np.flatnonzero(bad)[0])
+        i = _first(bad)
         raise ValueError(f'{path}: key "gender" has an unknown value {gender[i]!r} at index '
-                         f'{i}, expected "m"/"f"/"n" or 1/2/0')
+                         f'{i}, expected {expected}')
     return codes

@@ -72,12 +72,18 @@ def test_pose_without_has_smpl_counts_as_ground_truth(write_npz):
     assert ds.get_data_info(0)['has_smpl'] == 1.
 
 
-def test_gender_as_ints_and_bytes(write_npz):
+def test_gender_as_ints_with_their_convention_and_as_words(write_npz):
     arrays = spin_arrays(3)
     arrays['gender'] = np.array([2, 0, 1])
-    ds = HMRDataset(ann_file=write_npz('a.npz', arrays, images=False))
+    path = write_npz('a.npz', arrays, images=False)
+    ds = HMRDataset(ann_file=path, gender_codes='mmhmr')
     assert [ds.get_data_info(i)['gender'] for i in range(3)] == [2, 0, 1]
-    arrays['gender'] = np.array([b'female', b' M', b'n'])
+    with pytest.raises(ValueError, match='gender_codes'):  # integers are never guessed
+        HMRDataset(ann_file=path)
+    arrays['gender'] = np.array([0, 1, 0])  # SPIN's 0 male, 1 female
+    ds = HMRDataset(ann_file=write_npz('s.npz', arrays, images=False), gender_codes='spin')
+    assert [ds.get_data_info(i)['gender'] for i in range(3)] == [1, 2, 1]
+    arrays['gender'] = np.array([b'female', b' M', b'NEUTRAL'])
     ds = HMRDataset(ann_file=write_npz('b.npz', arrays, images=False))
     assert [ds.get_data_info(i)['gender'] for i in range(3)] == [2, 1, 0]
 
@@ -109,12 +115,38 @@ def _break(arrays, case):
     if case == 'zero_scale':
         arrays['scale'][1] = 0
         return ValueError, ['scale', 'index 1']
+    if case == 'gender_word_prefix':  # 'fish' is not female (whole words only)
+        arrays['gender'] = np.array(['m', 'fish', 'f', 'n'])
+        return ValueError, ['gender', 'fish', 'index 1']
+    if case == 'int_gender_unstated':
+        arrays['gender'] = np.array([0, 1, 0, 1])
+        return ValueError, ['gender', 'gender_codes']
+    if case == 'has_smpl_not_binary':
+        arrays['has_smpl'] = np.array([1., 0.5, 1., 0.])
+        return ValueError, ['"has_smpl"', '0.5', 'index 1']
+    if case == 'confidence_above_one':
+        arrays['part'][3, 7, 2] = 2.
+        return ValueError, ['"part"', 'confidence 2.0', 'index 3', 'joint 7']
+    if case == 'negative_3d_confidence':
+        arrays['S'][0, 1, 3] = -1.
+        return ValueError, ['"S"', 'index 0', 'joint 1']
+    if case == 'nonpositive_focal':
+        arrays['focal_length'] = np.array([1000., 1000., 0., 1000.])
+        return ValueError, ['"focal_length"', 'index 2', '> 0']
+    if case == 'huge_box':
+        arrays['scale'][2] = 1e4
+        return ValueError, ['implausible box', 'index 2']
+    if case == 'far_centre':
+        arrays['center'][1] = [1e6, 10.]
+        return ValueError, ['implausible box', 'index 1']
     raise AssertionError(case)
 
 
 @pytest.mark.parametrize('case', [
     'missing_center', 'no_keypoints', 'wrong_shape', 'nan', 'inf', 'length_mismatch',
-    'bad_gender', 'zero_scale'
+    'bad_gender', 'zero_scale', 'gender_word_prefix', 'int_gender_unstated',
+    'has_smpl_not_binary', 'confidence_above_one', 'negative_3d_confidence',
+    'nonpositive_focal', 'huge_box', 'far_centre'
 ])
 def test_malformed_file_raises_naming_file_key_and_index(write_npz, case):
     arrays = spin_arrays(4)
@@ -146,3 +178,33 @@ def test_missing_image_names_path_and_sample_index(write_npz, tmp_path):
     for word in [osp.join(str(tmp_path), 'images/img_001.jpg'), 'sample 1', "'demo'"]:
         assert word in message, (word, message)
     assert isinstance(HMRLoadImage(), HMRLoadImage)
+
+
+@pytest.mark.parametrize('kind', ['text', 'npy', 'truncated', 'empty', 'zero_rows'])
+def test_files_that_are_not_annotations_name_their_path(write_npz, tmp_path, kind):
+    path = str(tmp_path / f'{kind}.npz')
+    if kind == 'text':
+        open(path, 'w').write('imgname,center,scale\n')
+    elif kind == 'npy':
+        np.save(open(path, 'wb'), np.zeros(3))
+    elif kind == 'truncated':
+        good = write_npz('good.npz', spin_arrays(4), images=False)
+        open(path, 'wb').write(open(good, 'rb').read()[:300])
+    elif kind == 'empty':
+        open(path, 'wb').close()
+    else:
+        arrays = {k: v[:0] for k, v in spin_arrays(2).items()}
+        np.savez(path, **arrays)
+    with pytest.raises(ValueError) as info:
+        HMRDataset(ann_file=path)
+    assert path in str(info.value)
+    assert {'text': 'not a readable npz', 'npy': 'single array', 'truncated': 'not a readable',
+            'empty': 'not a readable', 'zero_rows': 'no samples'}[kind] in str(info.value)
+
+
+def test_an_index_past_the_end_names_the_length(write_npz):
+    ds = HMRDataset(ann_file=write_npz('a.npz', spin_arrays(3), images=False),
+                    dataset_name='mine')
+    with pytest.raises(IndexError, match="'mine': index 3 is out of range; the dataset has 3"):
+        ds.get_data_info(3)
+    assert ds.get_data_info(-1)['sample_idx'] == 2
