@@ -10,6 +10,7 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from mmhmr.utils import install_worker_parent_death, setup_cpu_distributed
+from mmhmr.utils.checkpoint import check_checkpoint_file
 
 
 def parse_args():
@@ -60,6 +61,8 @@ def merge_args(cfg, args):
     """Merge the command-line arguments into the config."""
     cfg.launcher = args.launcher
     cfg.load_from = None if args.checkpoint.lower() == 'none' else args.checkpoint
+    if cfg.load_from is not None:
+        check_checkpoint_file(cfg.load_from)  # an error naming the file, not torch's
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:

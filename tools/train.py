@@ -8,6 +8,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from mmhmr.utils import install_worker_parent_death, setup_cpu_distributed
+from mmhmr.utils.checkpoint import check_checkpoint_file
 
 
 def parse_args():
@@ -83,6 +84,7 @@ def merge_args(cfg, args):
     elif args.resume is not None:
         if not osp.isfile(args.resume):
             raise SystemExit(f'--resume {args.resume}: no such checkpoint file')
+        check_checkpoint_file(args.resume)
         cfg.resume = True
         cfg.load_from = args.resume
 
@@ -101,6 +103,8 @@ def merge_args(cfg, args):
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if cfg.get('load_from') and '://' not in str(cfg.load_from):
+        check_checkpoint_file(cfg.load_from)  # an error naming the file, not torch's
     return cfg
 
 

@@ -14,6 +14,7 @@ from mmengine.runner import load_checkpoint
 from mmpose.structures import PoseDataSample
 
 from mmhmr.datasets.det_keypoints import DET_KEYPOINT_ORDERS, det_keypoints_49
+from mmhmr.utils.checkpoint import check_checkpoint_file
 
 # 2D keypoint orders accepted for the TTO targets: name -> number of joints
 KEYPOINT_ORDERS = {'coco17': 17, 'openpose25': 25, 'spin49': 49}
@@ -63,6 +64,7 @@ def init_model(config: Union[str, Path, Config], checkpoint: Optional[str] = Non
                 f'init_model: checkpoint file not found: {checkpoint}. Pass the path of a '
                 'local .pth file (tools/train.py writes them into its work dir); nothing is '
                 'downloaded')
+        check_checkpoint_file(str(checkpoint))
         load_checkpoint(model, str(checkpoint), map_location='cpu', strict=True,
                         revise_keys=[(r'^module\.', '')])
         from mmhmr.engine.hooks.checkpoint_check_hook import nonfinite_tensors

@@ -1,5 +1,6 @@
 """Real-image HMR dataset read from SPIN / CLIFF npz annotation files."""
 import os.path as osp
+import zipfile
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
@@ -233,6 +234,14 @@ def load_hmr_npz(path: str, allow_pickle: bool = False,
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'HMR annotation file not found: {path}')
+    with open(path, 'rb') as f:
+        is_npy = f.read(6) == b'\x93NUMPY'
+    if is_npy:
+        raise ValueError(f'{path}: holds a single array (a .npy file), not the keyed arrays of '
+                         'an npz annotation file (imgname, center, scale, ...)')
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f'{path}: not a readable npz file (not a zip archive: empty, truncated '
+                         'or another format); HMR annotations are SPIN / CLIFF .npz files')
     try:
         npz = np.load(path, allow_pickle=allow_pickle)
     except Exception as e:  # text, truncated, empty: numpy's and zipfile's messages vary

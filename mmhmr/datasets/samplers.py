@@ -66,8 +66,10 @@ class MultiSourceRatioSampler(Sampler):
         if len(source_ratio) != len(sizes):
             raise ValueError(f'source_ratio {list(source_ratio)} has {len(source_ratio)} '
                              f'entries for {len(sizes)} datasets')
-        if min(source_ratio) <= 0:
-            raise ValueError(f'source_ratio must be positive, got {list(source_ratio)}')
+        if not all(isinstance(r, (int, float)) and not isinstance(r, bool) and
+                   math.isfinite(r) and r > 0 for r in source_ratio):
+            raise ValueError(f'source_ratio must be finite positive numbers, got '
+                             f'{list(source_ratio)}')
         empty = [i for i, n in enumerate(sizes) if n == 0]
         if empty:
             raise ValueError(f'datasets {empty} of the ConcatDataset are empty')

@@ -38,3 +38,21 @@ def allow_mmengine_checkpoints() -> None:
     """Allow-list :func:`mmengine_checkpoint_globals` for ``torch.load(weights_only=True)``."""
     if hasattr(torch.serialization, 'add_safe_globals'):  # torch >= 2.4
         torch.serialization.add_safe_globals(mmengine_checkpoint_globals())
+
+
+def check_checkpoint_file(path: str) -> None:
+    """Raise an error naming ``path`` when it is not a PyTorch checkpoint: missing, empty, or
+    neither a zip archive (torch >= 1.6's format) nor a pickle (the legacy one), e.g. random
+    bytes or a partial download. Cheap: reads a few bytes, not the weights."""
+    import os.path as osp
+    import zipfile
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'checkpoint file not found: {path}')
+    if osp.getsize(path) == 0:
+        raise ValueError(f'{path}: the checkpoint file is empty (an interrupted save or '
+                         'download?)')
+    with open(path, 'rb') as f:
+        first = f.read(1)
+    if not zipfile.is_zipfile(path) and first != b'\x80':
+        raise ValueError(f'{path}: not a PyTorch checkpoint (neither a zip archive nor a '
+                         'pickle); was it written by torch.save / tools/train.py?')

@@ -59,3 +59,20 @@ def test_test_tool_refuses_misfit_and_nan_checkpoints(tmp_path):
     code, log = tool(['tools/test.py', CONFIG, misfit, '--work-dir', work, '--partial-load',
                       '--cfg-options', 'test_dataloader.dataset.num_samples=4'])
     assert code == 0, log[-3000:]
+
+
+def test_checkpoint_files_that_are_not_checkpoints_name_their_path(tmp_path):
+    import pytest
+    from mmhmr.utils.checkpoint import check_checkpoint_file
+    empty, noise = tmp_path / 'empty.pth', tmp_path / 'noise.pth'
+    empty.write_bytes(b'')
+    noise.write_bytes(bytes(range(7, 250)) * 10)
+    with pytest.raises(ValueError, match=f'{empty}: the checkpoint file is empty'):
+        check_checkpoint_file(str(empty))
+    with pytest.raises(ValueError, match=f'{noise}: not a PyTorch checkpoint'):
+        check_checkpoint_file(str(noise))
+    code, log = tool(['tools/test.py', CONFIG, str(noise), '--work-dir', str(tmp_path / 'w')])
+    assert code != 0 and f'{noise}: not a PyTorch checkpoint' in log
+    assert 'weights_only' not in log  # no advice to turn safe loading off
+    torch.save(dict(state_dict={}), tmp_path / 'ok.pth')
+    check_checkpoint_file(str(tmp_path / 'ok.pth'))

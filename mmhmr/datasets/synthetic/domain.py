@@ -20,6 +20,7 @@ A dict domain may name a ``preset`` (default ``'train'``) and override any of it
 :func:`sample_scene` draws one scene's parameters from a domain.
 """
 import copy
+import math
 from typing import Dict, Sequence, Union
 
 import numpy as np
@@ -90,11 +91,17 @@ _RANGE_KEYS = ('distance_range', 'yaw_range', 'pitch_range', 'occlusion_size_ran
                'ambient_range')
 
 
+def _is_number(value) -> bool:
+    """A finite int or float, not a bool (``True`` is an int to Python, not a number here)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
 def _check_range(name: str, value, key: str) -> tuple:
     if (not isinstance(value, (tuple, list)) or len(value) != 2
-            or not all(isinstance(v, (int, float)) for v in value) or value[0] > value[1]):
-        raise ValueError(f'synthetic domain {name!r}: {key!r} must be a (low, high) pair with '
-                         f'low <= high, got {value!r}')
+            or not all(_is_number(v) for v in value) or value[0] > value[1]):
+        raise ValueError(f'synthetic domain {name!r}: {key!r} must be a (low, high) pair of '
+                         f'finite numbers with low <= high, got {value!r}')
     return (float(value[0]), float(value[1]))
 
 
@@ -137,15 +144,16 @@ def resolve_domain(domain: Union[str, dict]) -> Dict:
         cfg['focal_range'] = _check_range(name, cfg['focal_range'], 'focal_range')
     size = cfg['image_size']
     if (not isinstance(size, (tuple, list)) or len(size) != 2
-            or not all(isinstance(s, int) and s > 0 for s in size)):
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0
+                       for s in size)):
         raise ValueError(f'synthetic domain {name!r}: image_size must be (W, H) positive ints, '
                          f'got {size!r}')
     cfg['image_size'] = (int(size[0]), int(size[1]))
     offset = cfg['person_offset']
-    if isinstance(offset, (int, float)):
+    if _is_number(offset):
         offset = (offset, offset)
-    offset = tuple(offset)
-    if len(offset) != 2 or not all(isinstance(v, (int, float)) and v >= 0 for v in offset):
+    offset = tuple(offset) if isinstance(offset, (tuple, list)) else (offset, )
+    if len(offset) != 2 or not all(_is_number(v) and v >= 0 for v in offset):
         # (x, y) bounds, not a (low, high) range: (0.3, 0.25) is valid
         raise ValueError(f'synthetic domain {name!r}: person_offset must be a number or an '
                          f'(x, y) pair of fractions >= 0, got {cfg["person_offset"]!r}')
@@ -158,13 +166,14 @@ def resolve_domain(domain: Union[str, dict]) -> Dict:
                          f'{BACKGROUND_KINDS}, got {cfg["background"]!r}')
     cfg['background'] = background
     for key in ('pose_scale', 'betas_std', 'light_spread', 'color_jitter'):
-        if not isinstance(cfg[key], (int, float)) or cfg[key] < 0:
-            raise ValueError(f'synthetic domain {name!r}: {key!r} must be a number >= 0, '
-                             f'got {cfg[key]!r}')
-    if not 0 <= cfg['occlusion_prob'] <= 1:
+        if not _is_number(cfg[key]) or cfg[key] < 0:
+            raise ValueError(f'synthetic domain {name!r}: {key!r} must be a finite number >= '
+                             f'0, got {cfg[key]!r}')
+    if not _is_number(cfg['occlusion_prob']) or not 0 <= cfg['occlusion_prob'] <= 1:
         raise ValueError(f'synthetic domain {name!r}: occlusion_prob must be in [0, 1], got '
                          f'{cfg["occlusion_prob"]!r}')
-    if not isinstance(cfg['max_occluders'], int) or cfg['max_occluders'] < 1:
+    if not isinstance(cfg['max_occluders'], int) or isinstance(cfg['max_occluders'], bool) \
+            or cfg['max_occluders'] < 1:
         raise ValueError(f'synthetic domain {name!r}: max_occluders must be an int >= 1, got '
                          f'{cfg["max_occluders"]!r}')
     if cfg['distance_range'][0] <= 0:

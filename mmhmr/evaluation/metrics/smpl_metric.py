@@ -108,6 +108,9 @@ class SMPLMetric(BaseMetric):
                              f'regressor of the predictions is the neutral one), got '
                              f'{list(models)}')
         self.neutral_model = models['neutral'] if self.gendered else self.body_model
+        # the evaluation joints need the H36M regressor: missing, it is an error now, at build
+        # time (naming what to give), not at the first evaluation
+        self.neutral_model._check_joint_set('h36m_17')
 
     @torch.no_grad()
     def process(self, data_batch: Sequence[dict], data_samples: Sequence[dict]) -> None:

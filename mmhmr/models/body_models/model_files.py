@@ -8,6 +8,7 @@ them without chumpy and without unpickling anything but arrays.
 """
 import os.path as osp
 import pickle
+import zipfile
 from typing import Dict, Optional, Sequence
 
 import numpy as np
@@ -304,10 +305,25 @@ def _normalise(path: str, key: str, value) -> np.ndarray:
     if key == 'shapedirs' and value.shape[2] < MIN_NUM_BETAS:
         raise ValueError(f'{path}: key {key!r} has shape {tuple(value.shape)}, expected '
                          f'(6890, 3, >={MIN_NUM_BETAS})')
+    if value.dtype == object or not (np.issubdtype(value.dtype, np.number) or
+                                      value.dtype == bool):
+        raise ValueError(f'{path}: key {key!r} has dtype {value.dtype}, expected numbers')
     if key in ('f', 'kintree_table'):
         # kintree_table[0, 0] is the root's "no parent" (2**32 - 1 in the official files)
         return value.astype(np.int64)
-    return value.astype(np.float32)
+    value = value.astype(np.float32)
+    if not np.isfinite(value).all():
+        where = np.argwhere(~np.isfinite(value))[0].tolist()
+        raise ValueError(f'{path}: key {key!r} has NaN / inf values, first at index {where}')
+    if key == 'weights':
+        sums = value.sum(1)
+        bad = np.abs(sums - 1) > 1e-3
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f'{path}: key \'weights\' (skinning weights): row {i} sums to '
+                             f'{sums[i]:.4f}, expected 1 (each vertex\'s weights over the '
+                             f'24 joints); {int(bad.sum())} rows are off')
+    return value
 
 
 def _check_topology(path: str, arrays: Dict[str, np.ndarray]) -> None:
@@ -344,10 +360,32 @@ def load_smpl_model(path: str, keys: Optional[Sequence[str]] = None) -> Dict[str
     if not osp.isfile(path):
         raise missing_model_error(path)
     if path.endswith('.npz'):
-        with np.load(path, allow_pickle=False) as npz:
-            raw = {k: npz[k] for k in npz.files}
+        if not zipfile.is_zipfile(path):
+            raise ValueError(f'{path}: not a readable npz file (not a zip archive: empty, '
+                             'truncated or another format); an SMPL model .npz (or the '
+                             'official .pkl) is expected')
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                raw = {k: npz[k] for k in npz.files}
+        except ValueError as e:
+            if 'allow_pickle' in str(e):
+                raise ValueError(f'{path}: holds object arrays, which are not read (they would '
+                                 'be unpickled); store plain numeric arrays') from None
+            raise ValueError(f'{path}: not a readable npz file ({e})') from None
+        except Exception as e:  # empty, truncated, not a zip
+            raise ValueError(f'{path}: not a readable npz file ({type(e).__name__}: {e}); an '
+                             'SMPL model .npz (or the official .pkl) is expected') from None
     elif path.endswith('.pkl'):
-        raw = load_smpl_pickle(path)
+        if osp.getsize(path) == 0:
+            raise ValueError(f'{path}: the file is empty; an SMPL model .pkl is expected')
+        try:
+            raw = load_smpl_pickle(path)
+        except EOFError as e:  # truncated
+            raise ValueError(f'{path}: not a readable SMPL pickle (truncated: {e})') from None
+        except pickle.UnpicklingError as e:
+            if 'refusing' in str(e):  # a class the file may not hold: stays an UnpicklingError
+                raise
+            raise ValueError(f'{path}: not a readable SMPL pickle ({e})') from None
     else:
         raise ValueError(f'{path}: unknown SMPL model file type, expected .npz or .pkl')
     keys = list(SMPL_KEYS) if keys is None else list(keys)

@@ -86,6 +86,10 @@ class CLIFFHead(BaseHead):
         self.in_channels = in_channels
         self.feature_index = feature_index
         self.body_model = MODELS.build(body_model)
+        if getattr(self.body_model, 'joint_set', 'spin_49') != 'spin_49':
+            raise ValueError(f'{type(self).__name__}: body_model.joint_set must be \'spin_49\' '
+                             '(the keypoint losses, the 2D targets and TTO read SPIN\'s 49 '
+                             f'joints), got {self.body_model.joint_set!r}')
         self.gt_body_model = None if gt_body_model is None else MODELS.build(gt_body_model)
         if self.gt_body_model is not None:
             self.gt_body_model.requires_grad_(False)
