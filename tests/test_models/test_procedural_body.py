@@ -37,7 +37,8 @@ def models():
 @pytest.fixture
 def fast_generator(monkeypatch):
     """Generation memoised per (gender, seed): the file tests exercise the file handling."""
-    monkeypatch.setattr(procedural, 'generate_smpl_model', cached_model)
+    # ensure_procedural_body_model (procedural/files.py) calls the generator it imported
+    monkeypatch.setattr(procedural.files, 'generate_smpl_model', cached_model)
 
 
 def joints(model, betas=None):
@@ -340,7 +341,7 @@ def test_ensure_is_atomic(tmp_path, monkeypatch):
             raise RuntimeError('disk full')
         return cached_model(gender, seed)
 
-    monkeypatch.setattr(procedural, 'generate_smpl_model', fail_on_male)
+    monkeypatch.setattr(procedural.files, 'generate_smpl_model', fail_on_male)
     with pytest.raises(RuntimeError, match='disk full'):
         ensure_procedural_body_model(str(tmp_path), seed=0)
     # the neutral file is complete, no half-written or temporary files, no meta: not "done"
