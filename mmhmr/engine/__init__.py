@@ -1,3 +1,4 @@
 import mmpose.engine  # noqa: F401
 
 from .hooks import *  # noqa: F401,F403
+from .optim_wrappers import *  # noqa: F401,F403

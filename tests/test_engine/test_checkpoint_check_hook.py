@@ -64,3 +64,32 @@ def test_the_first_nonfinite_loss_names_iteration_terms_and_samples():
         check_finite_losses(losses, samples)
     check_finite_losses(dict(loss_kpt=torch.tensor(1.), inner_objective=torch.tensor(
         float('inf'))), samples)
+
+
+def test_skip_wrapper_skips_nonfinite_batches_and_leaves_adam_untouched():
+    """A NaN loss: no step (weights and Adam's moments as before), gradients cleared, the
+    estimator's check warns instead of raising; a finite loss steps; max_skips in a row is an
+    error."""
+    import copy
+
+    from mmhmr.engine.optim_wrappers import SkipNonFiniteOptimWrapper
+    MessageHub.get_instance('test_skip_wrapper')
+    model = Tiny()
+    wrapper = SkipNonFiniteOptimWrapper(torch.optim.Adam(model.parameters(), lr=0.1),
+                                        max_skips=3)
+    x = torch.ones(4, 3)
+    wrapper.update_params(model.fc(x).sum())  # a normal step fills Adam's state
+    before = copy.deepcopy((model.state_dict(), wrapper.optimizer.state_dict()))
+    samples = [BaseDataElement(metainfo=dict(dataset_name='h36m', sample_idx=1))]
+    check_finite_losses(dict(loss_pose=torch.tensor(float('nan'))), samples)  # warns only
+    wrapper.update_params(model.fc(x).sum() * float('nan'))
+    torch.testing.assert_close(model.state_dict(), before[0])
+    torch.testing.assert_close(wrapper.optimizer.state_dict()['state'], before[1]['state'])
+    assert all(p.grad is None or (p.grad == 0).all() for p in model.parameters())
+    wrapper.update_params(model.fc(x).sum())
+    assert not torch.equal(model.fc.weight, before[0]['fc.weight'])
+    with pytest.raises(FloatingPointError, match='3 batches in a row'):
+        for _ in range(3):
+            wrapper.update_params(model.fc(x).sum() * float('inf'))
+    # the skip mode lives in this hub's runtime info: leave later tests the default (error)
+    MessageHub.get_current_instance().runtime_info.pop('nonfinite_loss', None)
