@@ -9,7 +9,8 @@ from mmengine.dist import is_main_process
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from mmhmr.utils import install_worker_parent_death, setup_cpu_distributed
+from mmhmr.utils import (finish_distributed, install_worker_parent_death,
+                         setup_cpu_distributed)
 from mmhmr.utils.checkpoint import check_checkpoint_file
 
 
@@ -116,6 +117,7 @@ def main():
         with open(out, 'w') as f:
             json.dump(dict(metrics, checkpoint=cfg.load_from), f, indent=2)
         print_log(f'Metrics written to {out}', logger='current')
+    finish_distributed()
 
 
 if __name__ == '__main__':

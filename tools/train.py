@@ -7,7 +7,8 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mmhmr.utils import install_worker_parent_death, setup_cpu_distributed
+from mmhmr.utils import (finish_distributed, install_worker_parent_death,
+                         setup_cpu_distributed)
 from mmhmr.utils.checkpoint import check_checkpoint_file
 
 
@@ -119,6 +120,7 @@ def main():
     else:
         runner = Runner.from_cfg(cfg)
     runner.train()
+    finish_distributed()
 
 
 if __name__ == '__main__':

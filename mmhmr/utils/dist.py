@@ -63,3 +63,13 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
     print_log(f'No CUDA device: started a gloo process group (rank {dist.get_rank()} of '
               f'{dist.get_world_size()}, launcher {launcher}).', logger='current')
     return True
+
+
+def finish_distributed() -> None:
+    """End a distributed run cleanly: a barrier, then the process group destroyed before the
+    interpreter exits (gloo's threads alive at exit can abort a rank with "terminate called
+    without an active exception" after its work is done). A no-op in one process."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
