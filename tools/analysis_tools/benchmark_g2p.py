@@ -14,12 +14,14 @@ import argparse
 import copy
 import os.path as osp
 import sys
-import time
 
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from timing import timed  # noqa: E402
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 sys.path.insert(0, ROOT)
@@ -38,18 +40,6 @@ def parse_args():
     return parser.parse_args()
 
 
-def timed(fn, repeats, device):
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
 
 
 def main():

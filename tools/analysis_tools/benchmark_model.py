@@ -21,11 +21,13 @@ Medians of ``--repeats`` timed runs after a warm-up.
 import argparse
 import os.path as osp
 import sys
-import time
 
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from timing import timed  # noqa: E402
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 sys.path.insert(0, ROOT)
@@ -86,14 +88,6 @@ def batch_of(cfg, model, size, body_dir):
     return data  # as the dataloader gives it: test_step preprocesses
 
 
-def timed(fn, repeats):
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
 
 
 class Regression(torch.nn.Module):

@@ -23,9 +23,11 @@ import argparse
 import ctypes
 import os.path as osp
 import sys
-import time
 
 import numpy as np
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from timing import timed  # noqa: E402
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 sys.path.insert(0, ROOT)
@@ -46,14 +48,6 @@ def parse_args():
     return parser.parse_args()
 
 
-def timed(fn, repeats):
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
 
 
 def large_malloc_thresholds():
