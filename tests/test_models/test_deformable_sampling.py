@@ -1,10 +1,13 @@
 """Multi-scale deformable sampling: the grid convention by hand, mmcv's own PyTorch reference,
-second-order gradients, and the implementation switch."""
+second-order gradients (on any torch: a gather form where grid_sample has no double
+backward), and the implementation switch."""
 import pytest
 import torch
+import torch.nn.functional as F
 from torch.autograd import gradcheck, gradgradcheck
 
-from mmhmr.models.utils.deformable_sampling import (deformable_sample, deformable_sample_projected,
+from mmhmr.models.utils.deformable_sampling import (bilinear_gather, deformable_sample,
+                                                    deformable_sample_projected,
                                                     deformable_sample_pytorch)
 
 
@@ -101,7 +104,7 @@ def test_twice_differentiable():
     weights = torch.rand(1, 2, 2, 2, 2, dtype=torch.float64, requires_grad=True)
 
     def fn(v, loc, w):
-        return deformable_sample_pytorch(v, shapes, loc, w)
+        return deformable_sample_pytorch(v, shapes, loc, w, second_order=True)
     assert gradcheck(fn, (value, locations, weights))
     assert gradgradcheck(fn, (value, locations, weights))
 
@@ -115,3 +118,50 @@ def test_impl_switch():
         deformable_sample(value, [(2, 2)], locations, weights, impl='mmcv')
     with pytest.raises(ValueError, match='impl'):
         deformable_sample(value, [(2, 2)], locations, weights, impl='cuda')
+
+
+def test_bilinear_gather_is_grid_sample():
+    """The gather form equals ``grid_sample`` (bilinear, zeros, align_corners=False), values
+    and first derivatives, inside the map, across its border and far outside."""
+    torch.manual_seed(0)
+    maps = torch.randn(2, 3, 4, 5, dtype=torch.float64, requires_grad=True)
+    grid = (torch.rand(2, 6, 7, 2, dtype=torch.float64) * 2.6 - 1.3).requires_grad_()
+    ours = bilinear_gather(maps, grid)
+    theirs = F.grid_sample(maps, grid, mode='bilinear', padding_mode='zeros',
+                           align_corners=False)
+    torch.testing.assert_close(ours, theirs, rtol=1e-12, atol=1e-12)
+    cotangent = torch.randn_like(ours)
+    g_ours = torch.autograd.grad(ours, (maps, grid), cotangent)
+    g_theirs = torch.autograd.grad(theirs, (maps, grid), cotangent)
+    for a, b in zip(g_ours, g_theirs):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+    # a pixel centre reads the pixel: x = (j + 0.5) / W * 2 - 1
+    centre = torch.tensor([[[[(2 + 0.5) / 5 * 2 - 1, (1 + 0.5) / 4 * 2 - 1]]]],
+                          dtype=torch.float64)
+    torch.testing.assert_close(bilinear_gather(maps[:1], centre)[0, :, 0, 0], maps[0, :, 1, 2])
+
+
+def test_bilinear_gather_is_twice_differentiable():
+    torch.manual_seed(0)
+    maps = torch.randn(1, 2, 3, 4, dtype=torch.float64, requires_grad=True)
+    grid = (torch.rand(1, 2, 3, 2, dtype=torch.float64) * 2.2 - 1.1).requires_grad_()
+    assert gradgradcheck(bilinear_gather, (maps, grid))
+
+
+def test_second_order_sampling_without_grid_sample_double_backward(monkeypatch):
+    """On a torch whose grid_sample backward is not differentiable (< 2.13), second_order
+    samples by gathers: the same values, and twice differentiable."""
+    import mmhmr.models.utils.deformable_sampling as sampling
+    monkeypatch.setattr(sampling, 'grid_sample_has_double_backward', lambda: False)
+    torch.manual_seed(0)
+    shapes = [(3, 4), (2, 2)]
+    value = torch.randn(1, 16, 2, 2, dtype=torch.float64, requires_grad=True)
+    locations = (torch.rand(1, 2, 2, 2, 2, 2, dtype=torch.float64) * 1.2 - 0.1).requires_grad_()
+    weights = torch.rand(1, 2, 2, 2, 2, dtype=torch.float64, requires_grad=True)
+    torch.testing.assert_close(
+        sampling.deformable_sample_pytorch(value, shapes, locations, weights, second_order=True),
+        sampling.deformable_sample_pytorch(value, shapes, locations, weights))
+
+    def fn(v, loc, w):
+        return sampling.deformable_sample_pytorch(v, shapes, loc, w, second_order=True)
+    assert gradgradcheck(fn, (value, locations, weights))

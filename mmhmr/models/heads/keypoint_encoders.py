@@ -37,6 +37,8 @@ class _KeypointEncoder(BaseModule):
             nn.Conv2d(c, embed_dims, kernel_size=1) for c in self.in_channels)
         self.query_embed = nn.Embedding(num_keypoints, embed_dims)
         self.out_proj = nn.Linear(embed_dims, embed_dims)
+        # set by the meta-learning inner loop when it keeps the graph (second order)
+        self.second_order = False
 
     def _check_feats(self, feats: Sequence[Tensor]) -> None:
         if len(feats) != len(self.value_proj):
@@ -59,7 +61,8 @@ class _KeypointEncoder(BaseModule):
         ``weights (B, K, M, L, P)``: ``(B, K, D)``, projecting the samples only."""
         return deformable_sample_projected(
             feats, [p.weight.flatten(1) for p in self.value_proj],
-            [p.bias for p in self.value_proj], locations, weights)
+            [p.bias for p in self.value_proj], locations, weights,
+            second_order=self.second_order)
 
     def _check_anchors(self, anchors: Tensor, batch: int) -> None:
         if anchors.shape != (batch, self.num_keypoints, 2):
@@ -107,8 +110,6 @@ class DeformableKeypointEncoder(_KeypointEncoder):
         levels = len(self.in_channels)
         self.sampling_offsets = nn.Linear(embed_dims, num_heads * levels * num_points * 2)
         self.attention_weights = nn.Linear(embed_dims, num_heads * levels * num_points)
-        # set by the meta-learning inner loop when it keeps the graph (second order)
-        self.second_order = False
         self._init_offsets()
 
     def _init_offsets(self) -> None:

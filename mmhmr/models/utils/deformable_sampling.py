@@ -5,7 +5,10 @@ level, bilinearly, and sums the samples with its attention weights. Both impleme
 the tensors of mmcv's ``MultiScaleDeformableAttnFunction`` and return the same values:
 
 * :func:`deformable_sample_pytorch`: ``F.grid_sample`` per level; any device, and twice
-  differentiable (second-order meta-learning through it);
+  differentiable (second-order meta-learning through it). ``grid_sample``'s backward is
+  itself differentiable only from torch 2.13 on (older releases raise "derivative for
+  aten::grid_sampler_2d_backward is not implemented"): there, ``second_order=True`` samples
+  with :func:`bilinear_gather`, the same interpolation from gathers and products;
 * mmcv's CUDA op (``mmcv.ops.multi_scale_deform_attn``): faster on a GPU; its backward is
   once-differentiable.
 
@@ -25,6 +28,7 @@ Locations are normalised to the map: ``(0, 0)`` is the top-left corner of the to
 of width ``W`` is ``(j + 0.5) / W`` (``grid_sample`` with ``align_corners=False``); samples
 outside the map read zeros.
 """
+import functools
 from typing import Sequence
 
 import torch
@@ -34,8 +38,62 @@ from torch import Tensor
 IMPLS = ('auto', 'pytorch', 'mmcv')
 
 
+@functools.lru_cache(maxsize=None)
+def grid_sample_has_double_backward() -> bool:
+    """Whether this torch differentiates ``F.grid_sample``'s backward (torch >= 2.13 does)."""
+    with torch.inference_mode(False), torch.enable_grad():
+        maps = torch.ones(1, 1, 2, 2, dtype=torch.float64, requires_grad=True)
+        grid = torch.full((1, 1, 1, 2), 0.25, dtype=torch.float64, requires_grad=True)
+        out = F.grid_sample(maps, grid, mode='bilinear', padding_mode='zeros',
+                            align_corners=False)
+        (grad_grid, ) = torch.autograd.grad(out.sum(), grid, create_graph=True)
+        try:
+            torch.autograd.grad(grad_grid.sum(), maps)
+        except RuntimeError:
+            return False
+    return True
+
+
+def bilinear_gather(maps: Tensor, grid: Tensor) -> Tensor:
+    """``F.grid_sample(maps, grid, 'bilinear', 'zeros', align_corners=False)`` computed from
+    gathers and products, so that it can be differentiated any number of times.
+
+    Args:
+        maps (Tensor): ``(N, C, H, W)``.
+        grid (Tensor): ``(N, H_o, W_o, 2)`` sampling points ``(x, y)`` in ``[-1, 1]``
+            (``grid_sample``'s convention; outside the map reads zeros).
+
+    Returns:
+        Tensor: ``(N, C, H_o, W_o)``.
+    """
+    n, c, h, w = maps.shape
+    x = ((grid[..., 0] + 1) * w - 1) / 2  # pixel coordinates, pixel centres at integers
+    y = ((grid[..., 1] + 1) * h - 1) / 2
+    x0, y0 = x.detach().floor(), y.detach().floor()
+    flat = maps.reshape(n, c, h * w)
+    out = 0.
+    for dx, wx in ((0, 1 - (x - x0)), (1, x - x0)):
+        for dy, wy in ((0, 1 - (y - y0)), (1, y - y0)):
+            xi, yi = x0 + dx, y0 + dy
+            inside = (xi >= 0) & (xi <= w - 1) & (yi >= 0) & (yi <= h - 1)
+            index = (yi.clamp(0, h - 1) * w + xi.clamp(0, w - 1)).long().flatten(1)
+            corner = flat.gather(2, index[:, None].expand(n, c, -1))  # (N, C, H_o * W_o)
+            out = out + corner * (wx * wy * inside).flatten(1)[:, None]
+    return out.view(n, c, *grid.shape[1:3])
+
+
+def bilinear_sample(maps: Tensor, grid: Tensor, second_order: bool = False) -> Tensor:
+    """``F.grid_sample`` (bilinear, zeros outside, ``align_corners=False``), or
+    :func:`bilinear_gather` when ``second_order`` gradients are needed and this torch cannot
+    differentiate ``grid_sample``'s backward."""
+    if second_order and not grid_sample_has_double_backward():
+        return bilinear_gather(maps, grid)
+    return F.grid_sample(maps, grid, mode='bilinear', padding_mode='zeros', align_corners=False)
+
+
 def deformable_sample_pytorch(value: Tensor, spatial_shapes: Sequence[Sequence[int]],
-                              locations: Tensor, weights: Tensor) -> Tensor:
+                              locations: Tensor, weights: Tensor,
+                              second_order: bool = False) -> Tensor:
     """Multi-scale deformable sampling with ``F.grid_sample``.
 
     Args:
@@ -44,6 +102,8 @@ def deformable_sample_pytorch(value: Tensor, spatial_shapes: Sequence[Sequence[i
         spatial_shapes (Sequence): ``(H_l, W_l)`` of each of the ``L`` levels.
         locations (Tensor): ``(B, Q, M, L, P, 2)`` sampling points ``(x, y)`` in ``[0, 1]``.
         weights (Tensor): ``(B, Q, M, L, P)`` attention weights.
+        second_order (bool): keep the result twice differentiable on every torch (see
+            :func:`bilinear_sample`). Defaults to False.
 
     Returns:
         Tensor: ``(B, Q, M * C)``, the weighted sums of the samples.
@@ -58,8 +118,7 @@ def deformable_sample_pytorch(value: Tensor, spatial_shapes: Sequence[Sequence[i
         # (B, HW, M, C) -> (B * M, C, H, W)
         v = v.permute(0, 2, 3, 1).reshape(batch * heads, channels, h, w)
         grid = grids[:, :, :, level].transpose(1, 2).flatten(0, 1)  # (B * M, Q, P, 2)
-        samples = F.grid_sample(v, grid, mode='bilinear', padding_mode='zeros',
-                                align_corners=False)  # (B * M, C, Q, P)
+        samples = bilinear_sample(v, grid, second_order)  # (B * M, C, Q, P)
         weight = weights[:, :, :, level].transpose(1, 2).flatten(0, 1)  # (B * M, Q, P)
         out = out + (samples * weight[:, None]).sum(-1)
     return out.view(batch, heads, channels, queries).permute(0, 3, 1, 2).reshape(
@@ -68,7 +127,7 @@ def deformable_sample_pytorch(value: Tensor, spatial_shapes: Sequence[Sequence[i
 
 def deformable_sample_projected(feats: Sequence[Tensor], proj_weights: Sequence[Tensor],
                                 proj_biases: Sequence[Tensor], locations: Tensor,
-                                weights: Tensor) -> Tensor:
+                                weights: Tensor, second_order: bool = False) -> Tensor:
     """:func:`deformable_sample_pytorch` of projected maps, computed by sampling the raw maps
     and projecting the weighted samples (the same values; see the module's docstring).
 
@@ -79,6 +138,7 @@ def deformable_sample_projected(feats: Sequence[Tensor], proj_weights: Sequence[
         proj_biases (Sequence[Tensor]): per level, ``(M * C,)``.
         locations (Tensor): ``(B, Q, M, L, P, 2)`` in ``[0, 1]``.
         weights (Tensor): ``(B, Q, M, L, P)``.
+        second_order (bool): as in :func:`deformable_sample_pytorch`.
 
     Returns:
         Tensor: ``(B, Q, M * C)``.
@@ -91,18 +151,16 @@ def deformable_sample_projected(feats: Sequence[Tensor], proj_weights: Sequence[
             # fewer pixels than samples: projecting the map is the cheaper order
             v = F.conv2d(f, w[:, :, None, None], b).view(batch * heads, -1, h, wd)
             grid = (2 * locations[:, :, :, level] - 1).transpose(1, 2).flatten(0, 1)
-            samples = F.grid_sample(v, grid, mode='bilinear', padding_mode='zeros',
-                                    align_corners=False)  # (B * M, C, Q, P)
+            samples = bilinear_sample(v, grid, second_order)  # (B * M, C, Q, P)
             weight = weights[:, :, :, level].transpose(1, 2).flatten(0, 1)  # (B * M, Q, P)
             mixed = (samples * weight[:, None]).sum(-1)  # (B * M, C, Q)
             out = out + mixed.view(batch, heads, -1, queries).permute(0, 3, 1, 2)
             continue
         grid = (2 * locations[:, :, :, level] - 1).reshape(batch, queries, heads * points, 2)
-        samples = F.grid_sample(f, grid, mode='bilinear', padding_mode='zeros',
-                                align_corners=False)  # (B, C_l, Q, M * P)
+        samples = bilinear_sample(f, grid, second_order)  # (B, C_l, Q, M * P)
         # a map of ones sampled alike: the in-map share of each sample's bilinear weights
-        inside = F.grid_sample(f.new_ones(1, 1, h, wd).expand(batch, 1, h, wd), grid,
-                               mode='bilinear', padding_mode='zeros', align_corners=False)
+        inside = bilinear_sample(f.new_ones(1, 1, h, wd).expand(batch, 1, h, wd), grid,
+                                 second_order)
         weight = weights[:, :, :, level].reshape(batch, 1, queries, heads * points)
         mixed = (samples * weight).view(batch, channels, queries, heads, points).sum(-1)
         share = (inside * weight).view(batch, queries, heads, points).sum(-1)  # (B, Q, M)
@@ -114,11 +172,17 @@ def deformable_sample_projected(feats: Sequence[Tensor], proj_weights: Sequence[
 
 def deformable_sample_mmcv(value: Tensor, spatial_shapes: Sequence[Sequence[int]],
                            locations: Tensor, weights: Tensor, im2col_step: int = 64) -> Tensor:
-    """The same with mmcv's CUDA op (inputs on a CUDA device)."""
+    """The same with mmcv's CUDA op (inputs on a CUDA device). The op computes in ``value``'s
+    dtype (float16 under fp16 autocast, as mmcv does) and has no bfloat16 kernel: a bfloat16
+    ``value`` (bf16 autocast) is sampled in float32 and the result cast back."""
     from mmcv.ops.multi_scale_deform_attn import MultiScaleDeformableAttnFunction
     shapes = torch.as_tensor([[int(h), int(w)] for h, w in spatial_shapes],
                              dtype=torch.long, device=value.device)
     starts = torch.cat([shapes.new_zeros(1), (shapes[:, 0] * shapes[:, 1]).cumsum(0)[:-1]])
+    if value.dtype == torch.bfloat16:
+        return MultiScaleDeformableAttnFunction.apply(
+            value.float(), shapes, starts, locations.float(), weights.float(),
+            im2col_step).to(value.dtype)
     return MultiScaleDeformableAttnFunction.apply(value, shapes, starts, locations, weights,
                                                   im2col_step)
 
