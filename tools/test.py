@@ -9,7 +9,7 @@ from mmengine.dist import is_main_process
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from mmhmr.utils import (finish_distributed, install_worker_parent_death,
+from mmhmr.utils import (finish_distributed, install_worker_init,
                          setup_cpu_distributed)
 from mmhmr.utils.checkpoint import check_checkpoint_file
 
@@ -107,7 +107,7 @@ def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
     setup_cpu_distributed(cfg, args.launcher)
-    install_worker_parent_death()  # dataloader workers end with this process
+    install_worker_init()  # workers end with this process and reseed per epoch
     runner = Runner.from_cfg(cfg)
     if cfg.load_from is None:
         print_log('No checkpoint: testing the model as initialised.', logger='current')

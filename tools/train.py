@@ -7,7 +7,7 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mmhmr.utils import (finish_distributed, install_worker_parent_death,
+from mmhmr.utils import (finish_distributed, install_worker_init,
                          setup_cpu_distributed)
 from mmhmr.utils.checkpoint import check_checkpoint_file
 
@@ -113,7 +113,7 @@ def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
     setup_cpu_distributed(cfg, args.launcher)
-    install_worker_parent_death()  # dataloader workers end with this process
+    install_worker_init()  # workers end with this process and reseed per epoch
     if 'runner_type' in cfg:
         from mmhmr.registry import RUNNERS
         runner = RUNNERS.build(cfg)

@@ -12,6 +12,9 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     # no checkpoint with NaN / inf weights is written; a loaded one must fit the model
     checkpoint_check=dict(type='CheckpointCheckHook'),
+    # random states in the checkpoint, per-epoch worker seeds: a resumed run is bit-identical
+    # to an uninterrupted one
+    random_states=dict(type='RandomStatesHook'),
 )
 custom_hooks = []
 

@@ -80,3 +80,33 @@ def test_resume_without_a_checkpoint_says_so(tmp_path):
         [sys.executable, 'tools/train.py', config, '--resume', str(tmp_path / 'nothing.pth')],
         cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode != 0 and 'no such checkpoint file' in proc.stdout + proc.stderr
+
+
+def test_a_failed_best_write_keeps_the_previous_best(tmp_path):
+    """mmengine removes the previous best checkpoint before writing the new one; here the new
+    one is complete first, and a failed write changes nothing (file, hook, message hub)."""
+    from mmengine.logging import MMLogger
+    runner = FakeRunner(tmp_path)
+    runner.logger, runner.iter = MMLogger.get_current_instance(), 0
+    hook = AtomicCheckpointHook(interval=1, save_best='mpjpe', rule='less')
+    hook.out_dir = str(tmp_path)
+
+    def validate(epoch, mpjpe):
+        runner.epoch = epoch
+        hook._save_best_checkpoint(runner, {'mpjpe': mpjpe})
+
+    validate(1, 100.)
+    first = (tmp_path / 'best_mpjpe_epoch_1.pth').read_bytes()
+    runner.fail_after = 10
+    with pytest.raises(OSError, match='No space left'):
+        validate(2, 90.)
+    assert os.listdir(tmp_path) == ['best_mpjpe_epoch_1.pth']
+    assert (tmp_path / 'best_mpjpe_epoch_1.pth').read_bytes() == first
+    assert hook.best_ckpt_path == str(tmp_path / 'best_mpjpe_epoch_1.pth')
+    assert runner.message_hub.get_info('best_score') == 100.
+    runner.fail_after = None
+    validate(3, 95.)  # better than the recorded 100 (epoch 2's 90 was never saved)
+    assert os.listdir(tmp_path) == ['best_mpjpe_epoch_3.pth']
+    validate(4, 97.)  # not better: nothing changes
+    assert os.listdir(tmp_path) == ['best_mpjpe_epoch_3.pth']
+    assert runner.message_hub.get_info('best_ckpt') == str(tmp_path / 'best_mpjpe_epoch_3.pth')

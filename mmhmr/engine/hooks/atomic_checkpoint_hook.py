@@ -37,9 +37,86 @@ class AtomicCheckpointHook(CheckpointHook):
     over the final name; ``last_checkpoint`` likewise. Old checkpoints (``max_keep_ckpts``) are
     removed only after the new one is complete (mmengine removes them first). A failed write
     (a full disk, a kill) leaves the previous checkpoint and ``last_checkpoint`` as they were,
-    so ``--resume`` finds it; the temporary file is removed on an error. Remote backends
-    (``backend_args`` / ``out_dir`` URIs) keep mmengine's behaviour.
+    so ``--resume`` finds it; the temporary file is removed on an error. The best checkpoint
+    (``save_best``) likewise: the previous best is removed after the new one is complete.
+    Remote backends (``backend_args`` / ``out_dir`` URIs) keep mmengine's behaviour.
     """
+
+    def _save_atomically(self, runner, name: str, **kwargs) -> str:
+        """``runner.save_checkpoint`` into a temporary file in ``out_dir``, renamed to ``name``
+        once complete; returns the final path."""
+        final = osp.join(self.out_dir, name)
+        tmp = osp.join(self.out_dir, f'.{name}.tmp{os.getpid()}')
+        try:
+            runner.save_checkpoint(self.out_dir, osp.basename(tmp), self.file_client_args,
+                                   backend_args=self.backend_args, **kwargs)
+            if is_main_process():
+                replace_atomically(tmp, final)
+        except BaseException:
+            if is_main_process() and osp.exists(tmp):
+                os.remove(tmp)
+            raise
+        return final
+
+    def _save_best_checkpoint(self, runner, metrics) -> None:
+        """mmengine's best-checkpoint logic (same names, rules and message-hub keys), but the
+        new best checkpoint is written atomically and the previous one removed only then
+        (mmengine removes it first: a failed write left no best checkpoint at all)."""
+        if not self.save_best:
+            return
+        if '://' in str(self.out_dir):
+            return super()._save_best_checkpoint(runner, metrics)
+        step = runner.epoch if self.by_epoch else runner.iter
+        meta = dict(epoch=runner.epoch, iter=runner.iter)
+        if 'auto' in self.key_indicators:
+            self._init_rule(self.rules, [list(metrics.keys())[0]])
+        single = len(self.key_indicators) == 1
+        updated = False
+        for key, rule in zip(self.key_indicators, self.rules):
+            score_key = 'best_score' if single else f'best_score_{key}'
+            best = runner.message_hub.get_info(score_key, self.init_value_map[rule])
+            score = metrics[key]
+            if score is None or not self.is_better_than[key](score, best):
+                continue
+            previous = self.best_ckpt_path if single else self.best_ckpt_path_dict[key]
+            name = f'best_{key}_{self.filename_tmpl.format(step)}'.replace('/', '_')
+            # the new best is recorded before the write (the checkpoint's message hub holds
+            # it, as in mmengine); a failed write puts the previous record back
+            info = runner.message_hub.runtime_info
+            ckpt_key = 'best_ckpt' if single else f'best_ckpt_{key}'
+            record = {k: info.get(k) for k in (score_key, ckpt_key)}
+            path = self._set_best(runner, key, single, osp.join(self.out_dir, name), score)
+            try:
+                self._save_atomically(runner, name, save_optimizer=False,
+                                      save_param_scheduler=False, meta=meta, by_epoch=False)
+            except BaseException:
+                self._set_best(runner, key, single, previous, best)
+                for k, v in record.items():
+                    if v is None:
+                        info.pop(k, None)
+                    else:
+                        runner.message_hub.update_info(k, v)
+                raise
+            updated = True
+            if is_main_process() and previous and previous != path and osp.isfile(previous):
+                os.remove(previous)
+                runner.logger.info(f'The previous best checkpoint {previous} is removed')
+            runner.logger.info(f'The best checkpoint with {score:0.4f} {key} at {step} '
+                               f'{"epoch" if self.by_epoch else "iter"} is saved to {name}.')
+        # as mmengine: save the step's checkpoint again, so that it records the new best
+        if updated and self.last_ckpt is not None:
+            self._save_checkpoint_with_step(runner, step, meta)
+
+    def _set_best(self, runner, key, single, path, score):
+        """Record ``path`` as the best checkpoint of ``key`` with ``score`` (hook and message
+        hub, as mmengine's hook records them)."""
+        if single:
+            self.best_ckpt_path = path
+        else:
+            self.best_ckpt_path_dict[key] = path
+        runner.message_hub.update_info('best_ckpt' if single else f'best_ckpt_{key}', path)
+        runner.message_hub.update_info('best_score' if single else f'best_score_{key}', score)
+        return path
 
     def _save_checkpoint_with_step(self, runner, step, meta):
         if '://' in str(self.out_dir):
@@ -57,19 +134,9 @@ class AtomicCheckpointHook(CheckpointHook):
             runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
         self.last_ckpt = final
         runner.message_hub.update_info('last_ckpt', final)
-        tmp = osp.join(self.out_dir, f'.{name}.tmp{os.getpid()}')
-        try:
-            runner.save_checkpoint(
-                self.out_dir, osp.basename(tmp), self.file_client_args,
-                save_optimizer=self.save_optimizer,
-                save_param_scheduler=self.save_param_scheduler, meta=meta,
-                by_epoch=self.by_epoch, backend_args=self.backend_args, **self.args)
-            if is_main_process():
-                replace_atomically(tmp, final)
-        except BaseException:
-            if is_main_process() and osp.exists(tmp):
-                os.remove(tmp)
-            raise
+        self._save_atomically(runner, name, save_optimizer=self.save_optimizer,
+                              save_param_scheduler=self.save_param_scheduler, meta=meta,
+                              by_epoch=self.by_epoch, **self.args)
         if not is_main_process():
             return
         write_text_atomically(osp.join(runner.work_dir, 'last_checkpoint'), final)

@@ -1,0 +1,109 @@
+"""Random states that travel with the checkpoint, so that a resumed run is the uninterrupted
+one, bit for bit."""
+import random
+from typing import List, Optional
+
+import numpy as np
+import torch
+from mmengine.dist import all_gather_object, get_rank, get_world_size
+from mmengine.hooks import Hook
+
+from mmhmr.registry import HOOKS
+from mmhmr.utils.workers import set_worker_epoch
+
+
+def get_random_states() -> dict:
+    """This process's generators: ``random``, NumPy's global one, torch's CPU and CUDA ones.
+    Plain types and tensors only, so that ``torch.load(weights_only=True)`` reads them."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    states = dict(python=random.getstate(),
+                  numpy=(kind, torch.from_numpy(keys.astype(np.int64)), int(pos),
+                         int(has_gauss), float(cached)),
+                  torch=torch.get_rng_state())
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        states['cuda'] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def set_random_states(states: dict) -> None:
+    """Restore what :func:`get_random_states` returned."""
+    random.setstate(states['python'])
+    kind, keys, pos, has_gauss, cached = states['numpy']
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(states['torch'])
+    if 'cuda' in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states['cuda'])
+
+
+@HOOKS.register_module()
+class RandomStatesHook(Hook):
+    """Save every rank's random states in the checkpoint and restore them on ``--resume``, so
+    that a run killed at any point and resumed from its last checkpoint ends bit-identical to
+    an uninterrupted run with the same seed (same weights, optimizer state and logs).
+
+    * The main process's generators (``random``, NumPy, torch CPU / CUDA: dropout, and the
+      augmentation when ``num_workers=0``) go into ``checkpoint['random_states']``, one entry
+      per rank, and are restored at the start of the first epoch after a resume (not at load
+      time, so that nothing the runner does between loading and training draws from them).
+    * Dataloader workers reseed at each epoch from the seed and the epoch, which this hook
+      publishes before each training epoch (:func:`mmhmr.utils.workers.set_worker_epoch`;
+      ``tools/train.py`` installs the workers' init).
+    * Validation draws nothing from the training's generators: their states are put back after
+      each validation, so a resumed run, which does not repeat the validation that followed
+      its checkpoint, continues from the same states. A checkpoint saved during validation
+      (the best one) holds the states from before it.
+
+    A resume on another number of ranks than the checkpoint's keeps the freshly seeded states
+    and warns. ``tools/train.py`` uses it through ``default_hooks.random_states``.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self) -> None:
+        self._before_val: Optional[dict] = None
+        self._to_restore: Optional[dict] = None
+
+    def before_train_epoch(self, runner) -> None:
+        if self._to_restore is not None:
+            set_random_states(self._to_restore)
+            loader = runner.train_dataloader
+            if not (loader.num_workers > 0 and loader.persistent_workers):
+                self._to_restore = None
+            # else once more at the first iteration: the resumed run starts its persistent
+            # workers now, which draws their base seed from torch's generator; the
+            # uninterrupted run drew it in its first epoch
+        set_worker_epoch(runner.epoch)
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        if self._to_restore is not None:
+            set_random_states(self._to_restore)
+            self._to_restore = None
+
+    def before_val(self, runner) -> None:
+        self._before_val = get_random_states()
+
+    def after_val(self, runner) -> None:
+        if self._before_val is not None:
+            set_random_states(self._before_val)
+            self._before_val = None
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        local = self._before_val if self._before_val is not None else get_random_states()
+        states: List[dict] = all_gather_object(local) if get_world_size() > 1 else [local]
+        checkpoint['random_states'] = states
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        if not getattr(runner, '_resume', False):
+            return  # load_from: new training from these weights, its own seed
+        states = checkpoint.get('random_states')
+        if states is None:
+            runner.logger.warning('the checkpoint holds no random states (written before '
+                                  'RandomStatesHook?): the resumed run draws other random '
+                                  'numbers than an uninterrupted one would')
+            return
+        if len(states) != get_world_size():
+            runner.logger.warning(f'the checkpoint holds the random states of {len(states)} '
+                                  f'ranks, this run has {get_world_size()}: they are not '
+                                  'restored')
+            return
+        self._to_restore = states[get_rank()]
