@@ -101,6 +101,9 @@ def test_two_process_training_through_dist_train(tmp_path):
               env=dict(PYTHON=sys.executable, PORT=str(free_port())), timeout=600)
     assert 'gloo' in log
     assert_identical_on_every_rank(work_dir, 2)
+    # every rank's random states travel with the checkpoint (saved by rank 0 alone)
+    ckpt = torch.load(osp.join(work_dir, 'epoch_2.pth'), map_location='cpu', weights_only=True)
+    assert len(ckpt['random_states']) == 2
 
 
 def test_two_nodes_simulated_on_localhost(tmp_path):

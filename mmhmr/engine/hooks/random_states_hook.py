@@ -6,7 +6,7 @@ from typing import List, Optional
 import numpy as np
 import torch
 from mmengine.dist import all_gather_object, get_rank, get_world_size
-from mmengine.hooks import Hook
+from mmengine.hooks import CheckpointHook, Hook
 
 from mmhmr.registry import HOOKS
 from mmhmr.utils.workers import set_worker_epoch
@@ -33,6 +33,16 @@ def set_random_states(states: dict) -> None:
     torch.set_rng_state(states['torch'])
     if 'cuda' in states and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(states['cuda'])
+
+
+def _iteration_checkpoint_due(runner) -> bool:
+    """Whether an iteration-based CheckpointHook saves at this iteration (its own rule)."""
+    for hook in runner.hooks:
+        if isinstance(hook, CheckpointHook) and not hook.by_epoch and (
+                hook.every_n_train_iters(runner, hook.interval, hook.save_begin) or
+                (hook.save_last and hook.is_last_train_iter(runner))):
+            return True
+    return False
 
 
 @HOOKS.register_module()
@@ -62,6 +72,15 @@ class RandomStatesHook(Hook):
     def __init__(self) -> None:
         self._before_val: Optional[dict] = None
         self._to_restore: Optional[dict] = None
+        # every rank's states, gathered (a collective) where all ranks pass before a
+        # checkpoint is saved: mmengine saves on rank 0 only
+        self._gathered: Optional[List[dict]] = None
+        self._gathered_before_val: Optional[List[dict]] = None
+
+    @staticmethod
+    def _gather() -> List[dict]:
+        local = get_random_states()
+        return all_gather_object(local) if get_world_size() > 1 else [local]
 
     def before_train_epoch(self, runner) -> None:
         if self._to_restore is not None:
@@ -79,18 +98,35 @@ class RandomStatesHook(Hook):
             set_random_states(self._to_restore)
             self._to_restore = None
 
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        if get_world_size() > 1 and _iteration_checkpoint_due(runner):
+            self._gathered = self._gather()
+
+    def after_train_epoch(self, runner) -> None:
+        self._gathered = self._gather()
+
     def before_val(self, runner) -> None:
         self._before_val = get_random_states()
+        self._gathered_before_val = self._gather()
 
     def after_val(self, runner) -> None:
         if self._before_val is not None:
             set_random_states(self._before_val)
-            self._before_val = None
+        self._before_val = self._gathered_before_val = None
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        local = self._before_val if self._before_val is not None else get_random_states()
-        states: List[dict] = all_gather_object(local) if get_world_size() > 1 else [local]
+        if self._gathered_before_val is not None:  # the best checkpoint, during validation
+            states = self._gathered_before_val
+        elif get_world_size() == 1:
+            states = [get_random_states()]
+        elif self._gathered is not None:
+            states = self._gathered
+        else:
+            runner.logger.warning('RandomStatesHook: a checkpoint saved where the ranks did '
+                                  'not gather their random states; it holds none')
+            return
         checkpoint['random_states'] = states
+        self._gathered = None
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         if not getattr(runner, '_resume', False):
