@@ -140,6 +140,11 @@ class HMRDataset(BaseDataset):
         """The metainfo as given (mmengine's would try to open every string as a file)."""
         return dict(metainfo or {})
 
+    def read_annotations(self) -> Dict[str, np.ndarray]:
+        """The checked columns of ``ann_file`` (:func:`load_hmr_npz`); subclasses that read
+        other formats return the same layout."""
+        return load_hmr_npz(self.ann_file, self.allow_pickle, self.gender_codes)
+
     def load_data_list(self) -> List[dict]:
         """Read and check the npz file into ``self.columns``; one ``dict(row=i)`` per sample.
 
@@ -150,7 +155,7 @@ class HMRDataset(BaseDataset):
         Returns:
             list[dict]: ``[dict(row=0), dict(row=1), ...]``.
         """
-        columns = load_hmr_npz(self.ann_file, self.allow_pickle, self.gender_codes)
+        columns = self.read_annotations()
         num = len(columns['imgname'])
         columns['gender'] = columns.get('gender', np.zeros(num, np.int64)).astype(np.int8)
         columns['bbox_size'] = columns.pop('scale') * 200
@@ -252,14 +257,7 @@ def load_hmr_npz(path: str, allow_pickle: bool = False,
                          'an npz annotation file (imgname, center, scale, ...)')
     with npz:
         present = [key for key in NPZ_SHAPES if key in npz.files]
-        missing = [key for key in REQUIRED_KEYS if key not in present]
-        if missing:
-            raise KeyError(f'{path}: missing required key(s) {missing}')
-        if not any(key in present for key in KEYPOINT_KEYS):
-            raise KeyError(
-                f'{path}: needs at least one of the keypoint keys {list(KEYPOINT_KEYS)}')
-        if ('pose' in present) != ('shape' in present):
-            raise KeyError(f'{path}: "pose" and "shape" must be given together')
+        _check_keys(present, path)
 
         def read(key):
             try:
@@ -278,6 +276,33 @@ def load_hmr_npz(path: str, allow_pickle: bool = False,
                                    path, gender_codes)
     _check_values(arrays, path)
     return arrays
+
+
+def check_hmr_arrays(raw: Dict[str, np.ndarray], path: str,
+                     gender_codes: Optional[str] = None) -> Dict[str, np.ndarray]:
+    """The checks and conversions of :func:`load_hmr_npz`, on arrays in its layout that came
+    from elsewhere (e.g. another file format, see ``human_data.py``); ``path`` names the
+    source in errors."""
+    present = [key for key in NPZ_SHAPES if key in raw]
+    _check_keys(present, path)
+    imgname = np.asarray(raw['imgname'])
+    num = len(imgname) if imgname.ndim else 0
+    if num == 0:
+        raise ValueError(f'{path}: no samples (no image names)')
+    arrays = {key: _checked(np.asarray(raw[key]), key, num, path, gender_codes)
+              for key in present}
+    _check_values(arrays, path)
+    return arrays
+
+
+def _check_keys(present: Sequence[str], path: str) -> None:
+    missing = [key for key in REQUIRED_KEYS if key not in present]
+    if missing:
+        raise KeyError(f'{path}: missing required key(s) {missing}')
+    if not any(key in present for key in KEYPOINT_KEYS):
+        raise KeyError(f'{path}: needs at least one of the keypoint keys {list(KEYPOINT_KEYS)}')
+    if ('pose' in present) != ('shape' in present):
+        raise KeyError(f'{path}: "pose" and "shape" must be given together')
 
 
 def _first(bad: np.ndarray) -> int:

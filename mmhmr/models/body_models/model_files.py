@@ -14,6 +14,8 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 import scipy.sparse
 
+from mmhmr.utils.safe_pickle import SafeNumpyUnpickler
+
 NUM_VERTICES = 6890
 NUM_JOINTS = 24
 NUM_POSE_BASIS = 9 * (NUM_JOINTS - 1)  # 207
@@ -211,56 +213,30 @@ def _safe_reconstructor(cls, base, state):
     return object.__new__(cls)
 
 
-def _latin1_encode(text, encoding='latin1'):
-    """``_codecs.encode`` as Python 3 writes bytes into protocol 0-2 pickles, latin-1 only."""
-    if not isinstance(text, str) or encoding.replace('-', '').lower() != 'latin1':
-        raise pickle.UnpicklingError(f'refusing _codecs.encode with encoding {encoding!r}')
-    return text.encode('latin1')
-
-
-class SafeSMPLUnpickler(pickle.Unpickler):
+class SafeSMPLUnpickler(SafeNumpyUnpickler):
     """Unpickles SMPL model files without chumpy and without running arbitrary code.
 
-    Only these globals resolve: numpy array / dtype / scalar reconstruction, latin-1
-    ``_codecs.encode`` (bytes in protocol 0-2 pickles written by Python 3), ``set`` /
-    ``frozenset`` / ``object``, scipy csc/csr matrices (as :class:`_SparseStandIn`), chumpy
-    classes (as :class:`_ChumpyStandIn`) and ``copyreg._reconstructor`` restricted to those
-    stand-ins. Anything else raises ``pickle.UnpicklingError``.
+    Resolves what :class:`~mmhmr.utils.safe_pickle.SafeNumpyUnpickler` does (numpy array /
+    dtype / scalar reconstruction, latin-1 ``_codecs.encode``, ``set`` / ``frozenset`` /
+    ``object``), and scipy csc/csr matrices (as :class:`_SparseStandIn`), chumpy classes (as
+    :class:`_ChumpyStandIn`) and ``copyreg._reconstructor`` restricted to those stand-ins.
+    Anything else raises ``pickle.UnpicklingError``.
     """
-    _NUMPY = {
-        ('numpy.core.multiarray', '_reconstruct'), ('numpy._core.multiarray', '_reconstruct'),
-        ('numpy.core.multiarray', 'scalar'), ('numpy._core.multiarray', 'scalar'),
-        ('numpy.core.numeric', '_frombuffer'), ('numpy._core.numeric', '_frombuffer'),
-        ('numpy', 'ndarray'), ('numpy', 'dtype'),
-    }
-    # protocol 0-2 pickles name these (chumpy's state holds a set; `object` is the base of
-    # copyreg._reconstructor)
-    _BUILTINS = {'object': object, 'set': set, 'frozenset': frozenset}
+    expected = 'numpy arrays, scipy sparse matrices and chumpy arrays (an SMPL model file)'
     _SPARSE_MODULES = ('scipy.sparse.csc', 'scipy.sparse._csc', 'scipy.sparse.csr',
                        'scipy.sparse._csr', 'scipy.sparse.compressed', 'scipy.sparse._compressed',
                        'scipy.sparse')
 
     def find_class(self, module, name):
-        if (module, name) in self._NUMPY:
-            try:
-                return super().find_class(module, name)
-            except ModuleNotFoundError:  # a numpy 2 pickle read with numpy 1.x
-                return super().find_class(module.replace('numpy._core', 'numpy.core'), name)
-        if module == '_codecs' and name == 'encode':
-            return _latin1_encode
         if module in ('copyreg', 'copy_reg') and name == '_reconstructor':
             return _safe_reconstructor
-        if module in ('builtins', '__builtin__') and name in self._BUILTINS:
-            return self._BUILTINS[name]
         if module in self._SPARSE_MODULES and name in ('csc_matrix', 'csc_array'):
             return _CscStandIn
         if module in self._SPARSE_MODULES and name in ('csr_matrix', 'csr_array'):
             return _CsrStandIn
         if module == 'chumpy' or module.startswith('chumpy.'):
             return _chumpy_stand_in(name)
-        raise pickle.UnpicklingError(
-            f'refusing to unpickle {module}.{name}: an SMPL model file holds only numpy arrays, '
-            'scipy sparse matrices and chumpy arrays')
+        return super().find_class(module, name)
 
 
 def to_array(obj):
@@ -275,8 +251,10 @@ def load_smpl_pickle(path: str) -> dict:
     (turn values into arrays with :func:`to_array`)."""
     with open(path, 'rb') as f:
         try:
-            data = SafeSMPLUnpickler(f, encoding='latin1').load()
+            data = SafeSMPLUnpickler(f, source=path).load()
         except pickle.UnpicklingError as e:
+            if str(e).startswith(path):
+                raise
             raise pickle.UnpicklingError(f'{path}: {e}') from e
     if not isinstance(data, dict):
         raise ValueError(f'{path}: expected a dict of SMPL arrays, got {type(data).__name__}')
