@@ -4,8 +4,8 @@ Several file formats HMR data comes in are pickles of numpy arrays: SMPL model `
 3DPW's ``sequenceFiles/*.pkl`` (Python 2 pickles) and the object arrays inside mmhuman3d's
 HumanData ``.npz`` files. A plain ``pickle.load`` (or ``np.load(allow_pickle=True)``) of such a
 file runs whatever callable the file names. :class:`SafeNumpyUnpickler` resolves only numpy's
-array / dtype / scalar reconstruction (and latin-1 bytes, ``set`` / ``frozenset`` / ``object``);
-any other global raises ``pickle.UnpicklingError`` naming it and the file.
+array / dtype / scalar reconstruction (and latin-1 bytes, ``bytes`` / ``set`` / ``frozenset`` /
+``object``); any other global raises ``pickle.UnpicklingError`` naming it and the file.
 """
 import io
 import pickle
@@ -30,8 +30,8 @@ class SafeNumpyUnpickler(pickle.Unpickler):
         ('numpy.core.numeric', '_frombuffer'), ('numpy._core.numeric', '_frombuffer'),
         ('numpy', 'ndarray'), ('numpy', 'dtype'),
     }
-    # protocol 0-2 pickles name these
-    BUILTINS = {'object': object, 'set': set, 'frozenset': frozenset}
+    # protocol 0-2 pickles name these (Python 3 writes empty bytes as ``bytes()``)
+    BUILTINS = {'object': object, 'set': set, 'frozenset': frozenset, 'bytes': bytes}
     # what the refusal message says the file should hold
     expected = 'numpy arrays and plain Python containers'
 

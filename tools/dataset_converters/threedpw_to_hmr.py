@@ -1,0 +1,40 @@
+"""Raw 3DPW (sequenceFiles/*.pkl) to an mmhmr npz annotation file.
+
+    python tools/dataset_converters/threedpw_to_hmr.py data/3dpw --split test \
+        --out data/dataset_extras/3dpw_test.npz
+
+Images are then found under ``data_prefix.img = data/3dpw`` (``imageFiles/<sequence>/...``).
+A sequence file that cannot be read is reported and skipped; the others are converted. The
+written file is read back with HMRDataset's checks. See mmhmr/datasets/converters/threedpw.py.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+import numpy as np
+
+sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
+from mmhmr.datasets.converters import convert_3dpw  # noqa: E402
+from mmhmr.datasets.hmr_dataset import load_hmr_npz  # noqa: E402
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('root', help='the 3DPW folder (holding sequenceFiles/ and imageFiles/)')
+    parser.add_argument('--split', default='test', choices=['train', 'validation', 'test'])
+    parser.add_argument('--out', required=True, help='the npz to write')
+    parser.add_argument('--min-keypoints', type=int, default=6,
+                        help='confident 2D keypoints an actor-frame needs (default 6)')
+    args = parser.parse_args(argv)
+    arrays, messages = convert_3dpw(args.root, args.split, min_keypoints=args.min_keypoints)
+    for message in messages:
+        print(message)
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    np.savez(args.out, **arrays)
+    checked = load_hmr_npz(args.out)
+    print(f'wrote {args.out}: {len(checked["imgname"])} samples')
+
+
+if __name__ == '__main__':
+    main()
