@@ -274,13 +274,40 @@ def threedpw_missing_key(ctx):
     return path, lambda: convert_sequence(path)
 
 
-@case(ValueError, 'gave a sample', "refusing to unpickle")
-def threedpw_only_bad_files(ctx):
+@case(pickle.UnpicklingError, 'refusing to unpickle io.open')
+def threedpw_pickle_payload(ctx):
     folder = ctx.tmp / 'sequenceFiles' / 'test'
     folder.mkdir(parents=True)
     with open(folder / 'seq.pkl', 'wb') as f:
         pickle.dump(dict(sequence=Payload()), f, protocol=2)
-    return str(ctx.tmp), lambda: convert_3dpw(str(ctx.tmp), 'test')
+    return str(folder / 'seq.pkl'), lambda: convert_3dpw(str(ctx.tmp), 'test')
+
+
+@case(ValueError, 'gave a sample', 'refusing to unpickle io.open')
+def threedpw_only_bad_files_skipped(ctx):
+    threedpw_pickle_payload(ctx)
+    return str(ctx.tmp), lambda: convert_3dpw(str(ctx.tmp), 'test', skip_bad_files=True)
+
+
+class ForgedObjectDtype:
+    """An object dtype whose pickled flags say it holds no references: numpy would then read
+    the array's raw bytes as object pointers (a crash, or worse)."""
+
+    def __reduce__(self):
+        return (np.dtype, ('O8', False, True), (3, '|', None, None, None, -1, -1, 0))
+
+
+class ArrayOfForgedDtype:
+
+    def __reduce__(self):
+        from numpy.core.multiarray import _reconstruct
+        return (_reconstruct, (np.ndarray, (0, ), b'b'),
+                (1, (1, ), ForgedObjectDtype(), False, b'A' * 8))
+
+
+@case(pickle.UnpicklingError, 'key "smpl"', 'refusing a numpy dtype state')
+def human_data_forged_dtype(ctx):
+    return human_data(ctx, smpl=dict(global_orient=ArrayOfForgedDtype()))
 
 
 def eft(ctx, entry):

@@ -66,12 +66,13 @@ def _read_member(archive: zipfile.ZipFile, name: str, source: str):
         return np.lib.format.read_array(f, allow_pickle=False)
 
 
-def load_human_data(path: str, bbox_scale: float = 1.25) -> Dict[str, np.ndarray]:
+def load_human_data(path: str, bbox_scale: float = 1.0) -> Dict[str, np.ndarray]:
     """A HumanData file as arrays in the layout of SPIN / CLIFF npz files (see
     :class:`~mmhmr.datasets.HMRDataset`), not yet checked (:func:`check_hmr_arrays` does).
 
-    ``center`` is the box centre and ``scale = max(w, h) * bbox_scale / 200`` (mmhuman3d's
-    datasets enlarge the tight box by 1.25); ``part`` / ``openpose`` / ``S`` are the joints of
+    ``center`` is the box centre and ``scale = max(w, h) * bbox_scale / 200``: mmhuman3d's
+    converters store boxes already enlarged (e.g. SPIN's 1.2 for 3DPW and EFT) and its
+    datasets crop ``max(w, h)`` as it is, hence ``bbox_scale = 1``; ``part`` / ``openpose`` / ``S`` are the joints of
     our 49-joint set picked from the 190 by name, their confidences times the masks; ``pose``
     is ``global_orient`` then ``body_pose``, ``shape`` the first 10 ``betas``; ``gender`` comes
     from ``meta``.
@@ -167,13 +168,14 @@ class HumanDataDataset(HMRDataset):
     Args:
         ann_file (str): The HumanData ``.npz``.
         bbox_scale (float): Enlargement of ``bbox_xywh``'s longer side to the crop's size.
-            Defaults to 1.25 (mmhuman3d's).
+            Defaults to 1 (mmhuman3d's boxes are enlarged already, and its datasets crop
+            them as they are).
         **kwargs: Those of :class:`HMRDataset` (``data_root``, ``data_prefix``, ``pipeline``,
             ``gender_codes``, ``det_keypoints``, ...). ``allow_pickle`` is not needed: object
             arrays are always read safely.
     """
 
-    def __init__(self, ann_file: str, bbox_scale: float = 1.25, **kwargs) -> None:
+    def __init__(self, ann_file: str, bbox_scale: float = 1.0, **kwargs) -> None:
         if not bbox_scale > 0:
             raise ValueError(f'HumanDataDataset: bbox_scale must be > 0, got {bbox_scale}')
         self.bbox_scale = float(bbox_scale)

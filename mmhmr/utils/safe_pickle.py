@@ -19,10 +19,38 @@ def _latin1_encode(text, encoding='latin1'):
     return text.encode('latin1')
 
 
-class SafeNumpyUnpickler(pickle.Unpickler):
-    """A ``pickle.Unpickler`` that resolves numpy arrays, dtypes and scalars (written by numpy 1
-    or 2, Python 2 or 3) and plain containers only. ``source`` names the file in errors.
-    Python 2 strings are read as latin-1 by default, as numpy arrays' raw bytes need."""
+def _check_dtype_state(dtype, state, source: str) -> None:
+    """Refuse a dtype state (pickle BUILD) other than the one numpy itself gives that dtype in
+    that byte order: a forged one (e.g. an object dtype whose flags say it holds no references)
+    would let the array's raw bytes become object pointers."""
+    if not isinstance(state, tuple) or len(state) < 8 or any(
+            part is not None for part in state[2:5]):
+        raise pickle.UnpicklingError(f'{source}: refusing a structured or malformed numpy dtype '
+                                     f'state {state!r}')
+    endian = state[1]
+    expected = dtype.newbyteorder(endian) if endian in ('<', '>') else dtype
+    if expected.__reduce__()[2] != state:
+        raise pickle.UnpicklingError(f'{source}: refusing a numpy dtype state {state!r} that '
+                                     f'is not numpy\'s own for {expected!r}')
+
+
+class SafeNumpyUnpickler(pickle._Unpickler):
+    """An unpickler that resolves numpy arrays, dtypes and scalars (written by numpy 1 or 2,
+    Python 2 or 3) and plain containers only. ``source`` names the file in errors. Python 2
+    strings are read as latin-1 by default, as numpy arrays' raw bytes need.
+
+    It is the pure-Python unpickler, whose BUILD step can be checked: a dtype's state must be
+    exactly what numpy gives that dtype (see :func:`_check_dtype_state`)."""
+
+    dispatch = dict(pickle._Unpickler.dispatch)
+
+    def load_build(self):
+        import numpy as np
+        if isinstance(self.stack[-2], np.dtype):
+            _check_dtype_state(self.stack[-2], self.stack[-1], self.source)
+        pickle._Unpickler.load_build(self)
+
+    dispatch[pickle.BUILD[0]] = load_build
 
     NUMPY = {
         ('numpy.core.multiarray', '_reconstruct'), ('numpy._core.multiarray', '_reconstruct'),

@@ -67,21 +67,31 @@ def seed_everything(seed: int) -> None:
 def reseed_each_epoch(dataset, shared_epoch, base_seed: int) -> None:
     """Make this worker's copy of ``dataset`` reseed before its first sample of each epoch
     (the epoch read from ``shared_epoch``). The worker's dataset object gets a subclass of its
-    own class whose ``__getitem__`` checks the epoch first; the main process's dataset is
-    untouched."""
+    own class whose ``__getitem__`` (and ``__getitems__``, if it has one) checks the epoch
+    first; the main process's dataset is untouched."""
     cls = type(dataset)
     seen = [None]
 
-    def __getitem__(self, idx):
+    def reseed_if_new_epoch():
         epoch = shared_epoch.value
         if epoch != seen[0]:
             seen[0] = epoch
             seed_everything(worker_seed(base_seed, epoch))
+
+    def __getitem__(self, idx):
+        reseed_if_new_epoch()
         return cls.__getitem__(self, idx)
+
+    def __getitems__(self, indices):  # the fetcher's batched path, where the class has one
+        reseed_if_new_epoch()
+        return cls.__getitems__(self, indices)
+
+    methods = dict(__getitem__=__getitem__, __module__=cls.__module__,
+                   __qualname__=cls.__qualname__)
+    if getattr(cls, '__getitems__', None) is not None:
+        methods['__getitems__'] = __getitems__
     try:
-        dataset.__class__ = type(cls.__name__, (cls, ),
-                                 dict(__getitem__=__getitem__, __module__=cls.__module__,
-                                      __qualname__=cls.__qualname__))
+        dataset.__class__ = type(cls.__name__, (cls, ), methods)
     except TypeError as err:  # a class whose instances cannot change class
         warnings.warn(f'dataloader workers of {cls.__name__} do not reseed per epoch ({err}); '
                       'a resumed run may draw other augmentations than an uninterrupted one')

@@ -57,9 +57,11 @@ def test_reads_the_documented_layout(tmp_path, compressed):
     assert len(ds) == N
     info = ds.get_data_info(1)
     assert info['img_path'] == osp.join('root', 'images', '001.jpg')
-    # box (0, 0, 200, 100): centre (100, 50), longer side 200 * 1.25
+    # box (0, 0, 200, 100): centre (100, 50), the longer side as it is (already enlarged)
     np.testing.assert_allclose(info['bbox_center'], [100., 50.])
-    assert info['bbox_size'] == pytest.approx(250.)
+    assert info['bbox_size'] == pytest.approx(200.)
+    enlarged = HumanDataDataset(ann_file=path, bbox_scale=1.25).get_data_info(1)
+    assert enlarged['bbox_size'] == pytest.approx(250.)
     kp2d, kp3d = info['keypoints_2d'], info['keypoints_3d']
     # by name: OpenPose nose / mid-hip / right heel, LSP right hip = right_hip_extra, head top
     for ours, theirs in (('op_nose', 'nose_openpose'), ('op_mid_hip', 'pelvis_openpose'),

@@ -1,7 +1,7 @@
 """A real tools/train.py run, SIGKILLed in the middle of its third epoch and resumed with
 --resume, ends bit-identical to an uninterrupted run with the same seed: every weight, the
-optimizer's state and the logged losses. With augmentation in persistent worker processes and
-in the main process, dropout, and a validation after every epoch."""
+optimizer's state and the logged losses. With augmentation in persistent and non-persistent
+worker processes and in the main process, dropout, and a validation after every epoch."""
 import os
 import os.path as osp
 import re
@@ -19,10 +19,11 @@ LOSS_LINE = re.compile(r'Epoch\(train\)\s+\[(\d+)\]\[(\d+)/\d+\].*?(loss: .*)$')
 
 
 def train_cmd(work_dir, workers, resume=False):
+    num, persistent = workers
     cmd = [sys.executable, 'tools/train.py', CONFIG, '--work-dir', work_dir, '--cfg-options',
            'randomness.seed=3', 'train_cfg.max_epochs=3', 'train_cfg.val_interval=1',
-           f'train_dataloader.num_workers={workers}',
-           f'train_dataloader.persistent_workers={workers > 0}',
+           f'train_dataloader.num_workers={num}',
+           f'train_dataloader.persistent_workers={persistent}',
            'model.head.dropout=0.3']
     return cmd + (['--resume'] if resume else [])
 
@@ -88,7 +89,8 @@ def assert_same_tree(a, b, where):
         assert a == b, f'{where}: {a!r} != {b!r}'
 
 
-@pytest.mark.parametrize('workers', [2, 0])
+@pytest.mark.parametrize('workers', [(2, True), (2, False), (0, False)],
+                         ids=['persistent-workers', 'workers', 'no-workers'])
 def test_killed_and_resumed_run_is_the_uninterrupted_run(tmp_path, workers):
     straight = str(tmp_path / 'straight')
     log_straight = run_to_end(straight, workers)

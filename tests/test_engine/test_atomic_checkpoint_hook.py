@@ -110,3 +110,17 @@ def test_a_failed_best_write_keeps_the_previous_best(tmp_path):
     validate(4, 97.)  # not better: nothing changes
     assert os.listdir(tmp_path) == ['best_mpjpe_epoch_3.pth']
     assert runner.message_hub.get_info('best_ckpt') == str(tmp_path / 'best_mpjpe_epoch_3.pth')
+
+
+def test_remains_of_an_interrupted_write_are_removed_at_the_next_start(tmp_path):
+    """A kill mid-write leaves '.epoch_3.pth.tmp<pid>'; the next run's hook removes it (and
+    nothing else)."""
+    from mmengine.logging import MMLogger
+    (tmp_path / '.epoch_3.pth.tmp12345').write_bytes(b'partial')
+    (tmp_path / 'epoch_2.pth').write_bytes(b'whole')
+    (tmp_path / '.keep.tmpdir').write_bytes(b'not ours')
+    runner = FakeRunner(tmp_path)
+    runner.logger = MMLogger.get_current_instance()
+    hook = AtomicCheckpointHook(interval=1)
+    hook.before_train(runner)
+    assert sorted(os.listdir(tmp_path)) == ['.keep.tmpdir', 'epoch_2.pth']

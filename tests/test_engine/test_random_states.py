@@ -85,3 +85,52 @@ def test_random_states_round_trip_through_a_safe_load():
     np.testing.assert_array_equal(got[0], expected[0])
     assert got[1] == expected[1]
     assert torch.equal(got[2], expected[2])
+
+
+class BatchedDraws(Draws):
+    """A dataset with the fetcher's batched path (``__getitems__``), as torch's Subset."""
+
+    def __getitems__(self, indices):
+        return [self[i] for i in indices]
+
+
+def test_batched_datasets_reseed_too(shared_epoch):
+    loader = DataLoader(BatchedDraws(), batch_size=2, num_workers=1, persistent_workers=True,
+                        worker_init_fn=partial(shared_epoch, num_workers=1, rank=0, seed=4))
+    firsts = []
+    for epoch in (0, 1, 1):
+        workers.set_worker_epoch(epoch)
+        firsts.append(next(iter(loader))[0][0].item())
+    rng = np.random.RandomState(workers.worker_seed(4, 1))
+    assert firsts[1] == pytest.approx(rng.rand(), rel=1e-7)
+    assert firsts[0] != firsts[1]
+
+
+class Logger:
+    def __init__(self):
+        self.warnings = []
+
+    def warning(self, message):
+        self.warnings.append(message)
+
+
+@pytest.mark.parametrize('saved_workers,now_workers,loop,warns', [
+    (2, 2, 'epoch', []), (2, 0, 'epoch', ['dataloader workers']),
+    (0, 0, 'iter', ['replays the data']), (2, 2, 'iter', [])])
+def test_resumes_that_cannot_be_identical_warn(saved_workers, now_workers, loop, warns):
+    from types import SimpleNamespace
+
+    from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
+
+    from mmhmr.engine.hooks import RandomStatesHook
+    cls = IterBasedTrainLoop if loop == 'iter' else EpochBasedTrainLoop
+    train_loop = cls.__new__(cls)
+    train_loop.dataloader = SimpleNamespace(num_workers=now_workers)
+    runner = SimpleNamespace(_resume=True, logger=Logger(), train_loop=train_loop)
+    hook = RandomStatesHook()
+    states = dict(get_random_states(), num_workers=saved_workers)
+    hook.after_load_checkpoint(runner, dict(random_states=[states]))
+    assert len(runner.logger.warnings) == len(warns)
+    for expected, got in zip(warns, runner.logger.warnings):
+        assert expected in got
+    assert hook._to_restore is states  # restored at the next epoch in every case

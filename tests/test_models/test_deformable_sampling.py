@@ -165,3 +165,15 @@ def test_second_order_sampling_without_grid_sample_double_backward(monkeypatch):
     def fn(v, loc, w):
         return sampling.deformable_sample_pytorch(v, shapes, loc, w, second_order=True)
     assert gradgradcheck(fn, (value, locations, weights))
+
+
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+def test_bilinear_gather_addresses_large_maps_in_half_precision(dtype):
+    """Half-precision grids (under autocast) are converted before they become pixel indices:
+    a 96x96 map is read where float32 grid_sample reads it."""
+    torch.manual_seed(0)
+    maps = torch.randn(1, 2, 96, 96)
+    grid = (torch.rand(1, 5, 7, 2) * 2 - 1).to(dtype)
+    expected = F.grid_sample(maps, grid.float(), mode='bilinear', padding_mode='zeros',
+                             align_corners=False)
+    torch.testing.assert_close(bilinear_gather(maps, grid), expected, rtol=1e-5, atol=1e-5)

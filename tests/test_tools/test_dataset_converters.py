@@ -27,13 +27,13 @@ def rot_y(deg):
 
 def poses2d(offset):
     """(F, 3, 18): joint j of frame f at (100 + 10 j + offset, 200 + 5 j), confidence 0.9;
-    frame 2 keeps only 3 confident joints."""
+    frame 2 has no confident joint."""
     kp = np.zeros((FRAMES, 3, 18))
     for f in range(FRAMES):
         kp[f, 0] = 100 + 10 * np.arange(18) + offset
         kp[f, 1] = 200 + 5 * np.arange(18)
         kp[f, 2] = 0.9
-    kp[2, 2, 3:] = 0.
+    kp[2, 2] = 0.
     return kp
 
 
@@ -48,7 +48,7 @@ def write_sequence(folder, name='courtyard_test_00'):
         campose_valid=[np.array([1, 1, 1, 0], bool), np.ones(FRAMES, bool)],
         cam_poses=cam_poses,
         cam_intrinsics=np.array([[1960., 0, 540], [0, 1962., 960], [0, 0, 1]]),
-        img_frame_ids=np.arange(FRAMES) + 10, genders=['m', 'f'])
+        img_frame_ids=2 * np.arange(FRAMES), genders=['m', 'f'])  # indices of the 60 Hz poses
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, f'{name}.pkl'), 'wb') as f:
         pickle.dump(seq, f, protocol=2)  # the protocol of 3DPW's Python 2 pickles
@@ -70,14 +70,16 @@ def test_3dpw_sequences_to_npz(tmp_path):
     marker = str(tmp_path / 'ran')
     with open(seq_dir / 'broken.pkl', 'wb') as f:
         pickle.dump(dict(sequence=Payload(marker)), f, protocol=2)
-    arrays, messages = convert_3dpw(str(tmp_path / '3dpw'), 'test')
+    with pytest.raises(pickle.UnpicklingError, match='broken.pkl: refusing to unpickle'):
+        convert_3dpw(str(tmp_path / '3dpw'), 'test')
+    arrays, messages = convert_3dpw(str(tmp_path / '3dpw'), 'test', skip_bad_files=True)
     assert not os.path.exists(marker)
     assert any('broken.pkl' in m and 'refusing to unpickle' in m for m in messages)
-    # actor 0: frame 3 has no valid camera pose, frame 2 too few keypoints -> frames 0, 1;
-    # actor 1: frames 0, 1, 3
-    # (img_frame_ids are the frame numbers + 10)
+    # actor 0: frame 3 has no valid camera pose, frame 2 no keypoints -> frames 0, 1;
+    # actor 1: frames 0, 1, 3 (frame 2 again: reported). Images are numbered by frame.
     assert list(arrays['imgname']) == [f'imageFiles/courtyard_test_00/image_{f:05d}.jpg'
-                                       for f in (10, 11, 10, 11, 13)]
+                                       for f in (0, 1, 0, 1, 3)]
+    assert any('2 actor-frames with a valid camera pose but too few' in m for m in messages)
     # box of x in 100..270, y in 200..285: centre (185, 242.5), scale 1.2 * 170 / 200
     np.testing.assert_allclose(arrays['center'][0], [185., 242.5])
     np.testing.assert_allclose(arrays['center'][2], [235., 242.5])

@@ -4,8 +4,8 @@
         --out data/dataset_extras/3dpw_test.npz
 
 Images are then found under ``data_prefix.img = data/3dpw`` (``imageFiles/<sequence>/...``).
-A sequence file that cannot be read is reported and skipped; the others are converted. The
-written file is read back with HMRDataset's checks. See mmhmr/datasets/converters/threedpw.py.
+A sequence file that cannot be read is an error (``--skip-bad-files``: reported and skipped,
+the others converted). The written file is read back with HMRDataset's checks. See mmhmr/datasets/converters/threedpw.py.
 """
 import argparse
 import os
@@ -24,10 +24,14 @@ def main(argv=None):
     parser.add_argument('root', help='the 3DPW folder (holding sequenceFiles/ and imageFiles/)')
     parser.add_argument('--split', default='test', choices=['train', 'validation', 'test'])
     parser.add_argument('--out', required=True, help='the npz to write')
-    parser.add_argument('--min-keypoints', type=int, default=6,
-                        help='confident 2D keypoints an actor-frame needs (default 6)')
+    parser.add_argument('--min-keypoints', type=int, default=1,
+                        help='confident 2D keypoints an actor-frame needs for its box '
+                        '(default 1: every frame with a valid camera pose and a box, as SPIN)')
+    parser.add_argument('--skip-bad-files', action='store_true',
+                        help='report and skip unreadable sequence files instead of stopping')
     args = parser.parse_args(argv)
-    arrays, messages = convert_3dpw(args.root, args.split, min_keypoints=args.min_keypoints)
+    arrays, messages = convert_3dpw(args.root, args.split, skip_bad_files=args.skip_bad_files,
+                                    min_keypoints=args.min_keypoints)
     for message in messages:
         print(message)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)

@@ -4,12 +4,13 @@ Each sequence file is a Python 2 pickle of a dict holding, per actor (lists): ``
 ``(F, 72)`` (SMPL, world frame), ``betas`` ``(10,)`` (or more), ``trans`` ``(F, 3)``,
 ``poses2d`` ``(F, 3, 18)`` (OpenPose BODY_18 x / y / confidence, px), ``campose_valid``
 ``(F,)``, and ``genders`` (``'m'`` / ``'f'``); and per sequence ``cam_poses`` ``(F, 4, 4)``
-(world to camera), ``cam_intrinsics`` ``(3, 3)``, ``img_frame_ids`` ``(F,)`` and
-``sequence``. It is read with a restricted unpickler (numpy arrays and containers only).
+(world to camera), ``cam_intrinsics`` ``(3, 3)`` and ``sequence``. Frame ``k`` of these arrays
+is image ``imageFiles/<sequence>/image_<k>.jpg`` (``img_frame_ids`` indexes the 60 Hz poses, not
+the images). It is read with a restricted unpickler (numpy arrays and containers only).
 
-One row per actor and frame where the camera pose is valid and the 2D keypoints hold at least
-``min_keypoints`` confident joints (as SPIN's preprocessing): ``imgname``
-(``imageFiles/<sequence>/image_<frame>.jpg``), the box around the confident 2D keypoints
+One row per actor and frame where the camera pose is valid (SPIN's test set) and the 2D
+keypoints hold at least ``min_keypoints`` confident joints spanning a box of non-zero size (a
+frame without is counted and reported): ``imgname``, the box around the confident 2D keypoints
 (``center``, ``scale`` = 1.2 x its longer side / 200), ``pose`` with the global orientation
 turned into the camera frame, ``shape`` (10 betas), ``has_smpl`` = 1, ``gender``,
 ``focal_length`` (the mean of f_x and f_y of the intrinsics) and ``openpose`` (the BODY_18
@@ -59,10 +60,10 @@ def rotate_global_orient(pose: np.ndarray, rotation: np.ndarray) -> np.ndarray:
     return out
 
 
-def convert_sequence(path: str, min_keypoints: int = 6,
+def convert_sequence(path: str, min_keypoints: int = 1,
                      conf_threshold: float = 0.0) -> Tuple[Dict[str, np.ndarray], int]:
-    """The npz rows of one sequence file and the number of actor-frames skipped (invalid
-    camera pose or too few confident 2D keypoints)."""
+    """The npz rows of one sequence file and the number of actor-frames with a valid camera
+    pose left out for too few confident 2D keypoints (or a box of zero size)."""
     data = load_sequence(path)
     seq = str(data['sequence'])
     intrinsics = np.asarray(data['cam_intrinsics'], np.float64)
@@ -71,7 +72,6 @@ def convert_sequence(path: str, min_keypoints: int = 6,
         raise ValueError(f'{path}: cam_intrinsics {intrinsics.shape} / cam_poses '
                          f'{cam_poses.shape}, expected (3, 3) / (F, 4, 4)')
     focal = (intrinsics[0, 0] + intrinsics[1, 1]) / 2
-    frames = np.asarray(data.get('img_frame_ids', np.arange(len(cam_poses))))
     rows: Dict[str, List[np.ndarray]] = {k: [] for k in (
         'imgname', 'center', 'scale', 'pose', 'shape', 'gender', 'openpose')}
     skipped = 0
@@ -87,13 +87,16 @@ def convert_sequence(path: str, min_keypoints: int = 6,
                              f'{len(cam_poses)}: expected ({num}, 72), ({num}, 3, 18), {num}')
         kp2d = kp2d.transpose(0, 2, 1)  # (F, 18, 3)
         confident = kp2d[..., 2] > conf_threshold
-        keep = np.asarray(valid, bool) & (confident.sum(1) >= min_keypoints)
-        skipped += int((~keep).sum())
+        # the box of the confident joints (none: low = inf, high = -inf, no box)
+        low = np.where(confident[..., None], kp2d[..., :2], np.inf).min(1)
+        high = np.where(confident[..., None], kp2d[..., :2], -np.inf).max(1)
+        enough = (confident.sum(1) >= max(min_keypoints, 1)) & ((high - low).max(1) > 0)
+        valid = np.asarray(valid, bool)
+        keep = valid & enough
+        skipped += int((valid & ~enough).sum())
         if not keep.any():
             continue
-        kp2d, confident = kp2d[keep], confident[keep]
-        xy = np.where(confident[..., None], kp2d[..., :2], np.nan)
-        low, high = np.nanmin(xy, 1), np.nanmax(xy, 1)
+        kp2d, low, high = kp2d[keep], low[keep], high[keep]
         rows['center'].append((low + high) / 2)
         rows['scale'].append(1.2 * (high - low).max(1) / 200)
         rows['pose'].append(rotate_global_orient(poses[keep], cam_poses[keep, :3, :3]))
@@ -103,8 +106,8 @@ def convert_sequence(path: str, min_keypoints: int = 6,
         openpose = np.zeros((int(keep.sum()), 25, 3))
         openpose[:, BODY_18_TO_OPENPOSE_25] = kp2d
         rows['openpose'].append(openpose)
-        rows['imgname'].append(np.array([osp.join('imageFiles', seq, f'image_{int(f):05d}.jpg')
-                                         for f in frames[keep]]))
+        rows['imgname'].append(np.array([osp.join('imageFiles', seq, f'image_{int(k):05d}.jpg')
+                                         for k in np.flatnonzero(keep)]))
     out = {k: np.concatenate(v) if v else np.zeros((0, )) for k, v in rows.items()}
     num = len(out['imgname'])
     out['has_smpl'] = np.ones(num)
@@ -112,10 +115,11 @@ def convert_sequence(path: str, min_keypoints: int = 6,
     return out, skipped
 
 
-def convert_3dpw(root: str, split: str = 'test', **kwargs) -> Tuple[Dict[str, np.ndarray],
-                                                                   List[str]]:
-    """All sequences of ``root/sequenceFiles/<split>``: the npz arrays and a message per file
-    that was skipped (unreadable or malformed; the others are converted)."""
+def convert_3dpw(root: str, split: str = 'test', skip_bad_files: bool = False,
+                 **kwargs) -> Tuple[Dict[str, np.ndarray], List[str]]:
+    """All sequences of ``root/sequenceFiles/<split>``: the npz arrays and messages (frames
+    left out; with ``skip_bad_files``, files that could not be read, the others converted --
+    without it such a file is an error, so that a benchmark never shrinks quietly)."""
     files = sorted(glob.glob(osp.join(root, 'sequenceFiles', split, '*.pkl')))
     if not files:
         folder = osp.join(root, 'sequenceFiles', split)
@@ -124,12 +128,14 @@ def convert_3dpw(root: str, split: str = 'test', **kwargs) -> Tuple[Dict[str, np
     for path in files:
         try:
             rows, skipped = convert_sequence(path, **kwargs)
-        except (pickle.UnpicklingError, ValueError, KeyError, EOFError, TypeError) as e:
+        except (pickle.UnpicklingError, ValueError, KeyError, EOFError) as e:
+            if not skip_bad_files:
+                raise
             messages.append(f'skipped {path}: {e}')
             continue
         if skipped:
-            messages.append(f'{path}: {skipped} actor-frames without a valid camera pose or '
-                            'enough 2D keypoints left out')
+            messages.append(f'{path}: {skipped} actor-frames with a valid camera pose but too '
+                            'few confident 2D keypoints left out')
         parts.append(rows)
     parts = [p for p in parts if len(p['imgname'])]
     if not parts:

@@ -42,6 +42,19 @@ class AtomicCheckpointHook(CheckpointHook):
     Remote backends (``backend_args`` / ``out_dir`` URIs) keep mmengine's behaviour.
     """
 
+    def before_train(self, runner) -> None:
+        """mmengine's, then remove the temporary files of writes that a kill interrupted
+        (``.<name>.tmp<pid>`` of another process), which would otherwise pile up."""
+        super().before_train(runner)
+        if '://' in str(self.out_dir) or not is_main_process() or not osp.isdir(self.out_dir):
+            return
+        for name in os.listdir(self.out_dir):
+            stem, _, pid = name.rpartition('.tmp')
+            if name.startswith('.') and stem and pid.isdigit() and int(pid) != os.getpid():
+                os.remove(osp.join(self.out_dir, name))
+                runner.logger.info(f'removed {name}, the remains of an interrupted checkpoint '
+                                   'write')
+
     def _save_atomically(self, runner, name: str, **kwargs) -> str:
         """``runner.save_checkpoint`` into a temporary file in ``out_dir``, renamed to ``name``
         once complete; returns the final path."""

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 from mmengine.dist import all_gather_object, get_rank, get_world_size
 from mmengine.hooks import CheckpointHook, Hook
+from mmengine.runner import IterBasedTrainLoop
 
 from mmhmr.registry import HOOKS
 from mmhmr.utils.workers import set_worker_epoch
@@ -21,7 +22,7 @@ def get_random_states() -> dict:
                          int(has_gauss), float(cached)),
                   torch=torch.get_rng_state())
     if torch.cuda.is_available() and torch.cuda.is_initialized():
-        states['cuda'] = torch.cuda.get_rng_state_all()
+        states['cuda'] = torch.cuda.get_rng_state()  # this rank's device only
     return states
 
 
@@ -32,7 +33,13 @@ def set_random_states(states: dict) -> None:
     np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
     torch.set_rng_state(states['torch'])
     if 'cuda' in states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states['cuda'])
+        torch.cuda.set_rng_state(states['cuda'])
+
+
+def _train_workers(runner) -> Optional[int]:
+    """The training dataloader's ``num_workers`` (None before it is built)."""
+    loader = getattr(runner.train_loop, 'dataloader', None)
+    return getattr(loader, 'num_workers', None)
 
 
 def _iteration_checkpoint_due(runner) -> bool:
@@ -64,7 +71,11 @@ class RandomStatesHook(Hook):
       (the best one) holds the states from before it.
 
     A resume on another number of ranks than the checkpoint's keeps the freshly seeded states
-    and warns. ``tools/train.py`` uses it through ``default_hooks.random_states``.
+    and warns; another number of dataloader workers, or an iteration-based loop loading in the
+    main process (``num_workers=0``: mmengine replays the data of the iterations before the
+    checkpoint, drawing augmentation), cannot be bit-identical and warns. Per-epoch worker
+    seeds follow epoch-based loops (an iteration-based loop stays at epoch 0's seeds).
+    ``tools/train.py`` uses it through ``default_hooks.random_states``.
     """
 
     priority = 'VERY_HIGH'
@@ -78,8 +89,8 @@ class RandomStatesHook(Hook):
         self._gathered_before_val: Optional[List[dict]] = None
 
     @staticmethod
-    def _gather() -> List[dict]:
-        local = get_random_states()
+    def _gather(runner) -> List[dict]:
+        local = dict(get_random_states(), num_workers=_train_workers(runner))
         return all_gather_object(local) if get_world_size() > 1 else [local]
 
     def before_train_epoch(self, runner) -> None:
@@ -100,14 +111,14 @@ class RandomStatesHook(Hook):
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         if get_world_size() > 1 and _iteration_checkpoint_due(runner):
-            self._gathered = self._gather()
+            self._gathered = self._gather(runner)
 
     def after_train_epoch(self, runner) -> None:
-        self._gathered = self._gather()
+        self._gathered = self._gather(runner)
 
     def before_val(self, runner) -> None:
         self._before_val = get_random_states()
-        self._gathered_before_val = self._gather()
+        self._gathered_before_val = self._gather(runner)
 
     def after_val(self, runner) -> None:
         if self._before_val is not None:
@@ -118,7 +129,7 @@ class RandomStatesHook(Hook):
         if self._gathered_before_val is not None:  # the best checkpoint, during validation
             states = self._gathered_before_val
         elif get_world_size() == 1:
-            states = [get_random_states()]
+            states = self._gather(runner)
         elif self._gathered is not None:
             states = self._gathered
         else:
@@ -142,4 +153,15 @@ class RandomStatesHook(Hook):
                                   f'ranks, this run has {get_world_size()}: they are not '
                                   'restored')
             return
-        self._to_restore = states[get_rank()]
+        mine = states[get_rank()]
+        saved, now = mine.get('num_workers'), _train_workers(runner)
+        if saved is not None and saved != now:
+            runner.logger.warning(f'the checkpoint was written with {saved} dataloader workers, '
+                                  f'this run has {now}: the augmentation draws other random '
+                                  'numbers than the uninterrupted run would')
+        if isinstance(runner.train_loop, IterBasedTrainLoop) and now == 0:
+            runner.logger.warning('an iteration-based run with num_workers=0 replays the data '
+                                  'of the iterations before the checkpoint in this process, '
+                                  'which draws from the restored random states: the resumed '
+                                  'run is not bit-identical (use num_workers > 0)')
+        self._to_restore = mine

@@ -67,6 +67,8 @@ def bilinear_gather(maps: Tensor, grid: Tensor) -> Tensor:
         Tensor: ``(N, C, H_o, W_o)``.
     """
     n, c, h, w = maps.shape
+    if grid.dtype not in (torch.float32, torch.float64):
+        grid = grid.float()  # half precision cannot address a pixel of a large map
     x = ((grid[..., 0] + 1) * w - 1) / 2  # pixel coordinates, pixel centres at integers
     y = ((grid[..., 1] + 1) * h - 1) / 2
     x0, y0 = x.detach().floor(), y.detach().floor()
@@ -76,7 +78,7 @@ def bilinear_gather(maps: Tensor, grid: Tensor) -> Tensor:
         for dy, wy in ((0, 1 - (y - y0)), (1, y - y0)):
             xi, yi = x0 + dx, y0 + dy
             inside = (xi >= 0) & (xi <= w - 1) & (yi >= 0) & (yi <= h - 1)
-            index = (yi.clamp(0, h - 1) * w + xi.clamp(0, w - 1)).long().flatten(1)
+            index = (yi.clamp(0, h - 1).long() * w + xi.clamp(0, w - 1).long()).flatten(1)
             corner = flat.gather(2, index[:, None].expand(n, c, -1))  # (N, C, H_o * W_o)
             out = out + corner * (wx * wy * inside).flatten(1)[:, None]
     return out.view(n, c, *grid.shape[1:3])
