@@ -427,6 +427,36 @@ def config_metric_protocol(ctx):
             type='GenderedSMPL', model_path=str(ctx.smpl_dir), joint_set='h36m_17')))
 
 
+# ---- SPIN's mean parameters (CLIFFHead.mean_params) ----------------------------------
+def mean_params(ctx, **arrays):
+    from mmhmr.registry import MODELS
+    path = str(ctx.tmp / 'smpl_mean_params.npz')
+    content = dict(pose=np.zeros(144), shape=np.zeros(10), cam=np.array([0.9, 0., 0.]))
+    content.update(arrays)
+    np.savez(path, **content)
+    return path, lambda: MODELS.build(dict(
+        type='CLIFFHead', in_channels=8, mean_params=path,
+        body_model=dict(type='SMPL', model_path=str(ctx.smpl_dir), joint_set='spin_49')))
+
+
+@case(ValueError, 'key "pose" has shape (72,)', 'expected 144 numbers')
+def mean_params_axis_angle_pose(ctx):
+    return mean_params(ctx, pose=np.zeros(72))
+
+
+@case(ValueError, 'key "cam" has NaN / inf')
+def mean_params_nan(ctx):
+    return mean_params(ctx, cam=np.array([np.nan, 0., 0.]))
+
+
+@case(ValueError, 'is not a readable npz')
+def mean_params_text(ctx):
+    path, build = mean_params(ctx)
+    with open(path, 'w') as f:
+        f.write('pose: 0 0 0\n')
+    return path, build
+
+
 def test_there_are_at_least_40_cases():
     assert len(CASES) >= 40, len(CASES)
 

@@ -117,18 +117,29 @@ class CLIFFHead(BaseHead):
             pose_6d = pose[:, :, :2].reshape(-1)
             return dict(pose_6d=pose_6d, betas=torch.zeros(10),
                         cam=torch.tensor([0.9, 0., 0.]))
+        layout = "SPIN's smpl_mean_params.npz: pose (144,) 6D rotations, shape (10,), cam (3,)"
         try:
-            params = np.load(path)
-            return dict(pose_6d=torch.from_numpy(params['pose'][:]).float().reshape(-1),
-                        betas=torch.from_numpy(params['shape'][:]).float().reshape(-1),
-                        cam=torch.from_numpy(params['cam'][:]).float().reshape(-1))
+            params = dict(np.load(path, allow_pickle=False))
         except FileNotFoundError as e:
-            raise FileNotFoundError(
-                f'mean_params file "{path}" not found: it is SPIN\'s smpl_mean_params.npz '
-                f'(keys pose (144,), shape (10,), cam (3,)); or set mean_params=None') from e
-        except KeyError as e:
-            raise KeyError(f'mean_params file "{path}" has no key {e}; expected pose (144,), '
-                           f'shape (10,), cam (3,)') from e
+            raise FileNotFoundError(f'mean_params file "{path}" not found: it is {layout}; or '
+                                    'set mean_params=None') from e
+        except Exception as e:  # text, truncated, pickled: numpy's messages vary
+            raise ValueError(f'mean_params file "{path}" is not a readable npz '
+                             f'({type(e).__name__}: {e}); expected {layout}') from None
+        out = {}
+        for key, name, size in (('pose', 'pose_6d', 144), ('shape', 'betas', 10),
+                                ('cam', 'cam', 3)):
+            if key not in params:
+                raise KeyError(f'mean_params file "{path}" has no key "{key}"; expected {layout}')
+            value = np.asarray(params[key])
+            if value.size != size or not np.issubdtype(value.dtype, np.number):
+                raise ValueError(f'mean_params file "{path}": key "{key}" has shape '
+                                 f'{value.shape} ({value.dtype}), expected {size} numbers '
+                                 f'({layout})')
+            if not np.isfinite(value).all():
+                raise ValueError(f'mean_params file "{path}": key "{key}" has NaN / inf values')
+            out[name] = torch.from_numpy(value.astype(np.float32).reshape(-1))
+        return out
 
     def forward(self, feats: Tuple[Tensor], bbox_info: Tensor,
                 linear: Optional[LinearFn] = None) -> Dict[str, Tensor]:
