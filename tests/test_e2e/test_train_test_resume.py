@@ -5,6 +5,7 @@ import json
 import math
 import os
 import os.path as osp
+import signal
 import socket
 import subprocess
 import sys
@@ -20,13 +21,23 @@ CONFIG = osp.join(ROOT, 'tests', 'data', 'cliff_synthetic_tiny.py')
 HERE = osp.dirname(__file__)
 
 
-def run(args, env=None, **kwargs):
+def run(args, env=None, timeout=None):
+    """Run ``args`` in its own process group; on a timeout the whole group (torchrun and its
+    ranks, not only the launching shell) is killed before the test fails."""
     env = dict(os.environ, **(env or {}))
     env['PYTHONPATH'] = os.pathsep.join([HERE, ROOT, env.get('PYTHONPATH', '')])
     env.setdefault('OMP_NUM_THREADS', '1')
-    proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, **kwargs)
-    assert proc.returncode == 0, f'{args} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}'
-    return proc.stdout + proc.stderr
+    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        stdout, stderr = proc.communicate()
+        raise AssertionError(f'{args} timed out after {timeout} s:\n{stdout[-3000:]}\n'
+                             f'{stderr[-5000:]}') from None
+    assert proc.returncode == 0, f'{args} failed:\n{stdout[-3000:]}\n{stderr[-5000:]}'
+    return stdout + stderr
 
 
 def free_port():
