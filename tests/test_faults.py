@@ -6,7 +6,10 @@ faults run whole programs: tests/test_e2e/test_nonfinite_faults.py, test_kill_an
 tests/test_evaluation, tests/test_engine.)"""
 import json
 import math
+import os
+import os.path as osp
 import pickle
+import tempfile
 from types import SimpleNamespace
 
 import numpy as np
@@ -217,11 +220,14 @@ def human_data(ctx, **override):
     return path, lambda: HumanDataDataset(ann_file=path)
 
 
+PAYLOAD_MARKER = osp.join(tempfile.gettempdir(), 'mmhmr_fault_payload_ran')
+
+
 class Payload:
-    """Unpickling it would open (create) a file."""
+    """Unpickling it would open (create) ``PAYLOAD_MARKER``."""
 
     def __reduce__(self):
-        return (open, ('/tmp/mmhmr_fault_payload_ran', 'w'))
+        return (open, (PAYLOAD_MARKER, 'w'))
 
 
 @case(ValueError, 'key "bbox_xywh" has shape (2, 3)')
@@ -467,8 +473,11 @@ def test_fault_is_named(name, tmp_path, make_random_smpl_arrays, random_smpl_dir
     ctx = SimpleNamespace(tmp=tmp_path, kwargs={}, make_arrays=make_random_smpl_arrays,
                           smpl_dir=random_smpl_dir)
     where, call = build(ctx)
+    if osp.exists(PAYLOAD_MARKER):
+        os.remove(PAYLOAD_MARKER)
     with pytest.raises(error) as info:
         call()
+    assert not osp.exists(PAYLOAD_MARKER), 'a pickle payload ran'
     message = str(info.value)
     for word in (where, *words):
         assert word in message, f'{word!r} not in {message!r}'
