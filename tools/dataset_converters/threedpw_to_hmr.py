@@ -5,7 +5,8 @@
 
 Images are then found under ``data_prefix.img = data/3dpw`` (``imageFiles/<sequence>/...``).
 A sequence file that cannot be read is an error (``--skip-bad-files``: reported and skipped,
-the others converted). The written file is read back with HMRDataset's checks. See mmhmr/datasets/converters/threedpw.py.
+the others converted). The written file is read back with HMRDataset's checks. See
+mmhmr/datasets/converters/threedpw.py.
 """
 import argparse
 import os
