@@ -74,9 +74,8 @@ def load_human_data(path: str, bbox_scale: float = 1.0) -> Dict[str, np.ndarray]
     converters store boxes already enlarged (e.g. SPIN's 1.2 for 3DPW and EFT) and its
     datasets crop ``max(w, h)`` as it is, hence ``bbox_scale = 1``; ``part`` / ``openpose`` /
     ``S`` are the joints of our 49-joint set picked from the 190 by name, their confidences
-    times the masks; ``pose``
-    is ``global_orient`` then ``body_pose``, ``shape`` the first 10 ``betas``; ``gender`` comes
-    from ``meta``.
+    times the masks; ``pose`` is ``global_orient`` then ``body_pose``, ``shape`` the first 10
+    ``betas``; ``gender`` comes from ``meta``.
     """
     data = read_human_data_npz(path)
     for key in ('image_path', 'bbox_xywh'):
