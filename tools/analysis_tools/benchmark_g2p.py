@@ -1,7 +1,7 @@
 """Cost of the global-to-pixel head against CLIFF's head at the same input, in one run.
 
     python tools/analysis_tools/benchmark_g2p.py [--model demo|hrnet] [--batch 16]
-        [--repeats 5] [--device cpu|cuda]
+        [--repeats 5] [--device cpu|cuda] [--no-dense] [--no-stage1-loss]
 
 Times, on the same backbone features (computed once): a forward + backward of CLIFFHead and of
 GlobalToPixelHead (stage 1 + deformable stage 2 + dense branch, the losses and the body model
@@ -37,6 +37,10 @@ def parse_args():
     parser.add_argument('--batch', type=int, default=16)
     parser.add_argument('--repeats', type=int, default=5)
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--no-dense', action='store_true',
+                        help='time the G2P head without its dense keypoint branch')
+    parser.add_argument('--no-stage1-loss', action='store_true',
+                        help='time the G2P head without stage 1\'s losses (global_weight=0)')
     return parser.parse_args()
 
 
@@ -55,6 +59,11 @@ def main():
     cfg.model.head.pop('gt_body_model', None)
     g2p_cfg = cfg.model
     cliff_cfg = copy.deepcopy(cfg.model)
+    # where the extra cost is (not the method): without the dense branch / stage 1's losses
+    if args.no_dense:
+        g2p_cfg.head.dense = None
+    if args.no_stage1_loss:
+        g2p_cfg.head.global_weight = 0.
     for key in ('encoder', 'residual', 'n_refine', 'anchors', 'dense', 'local_weight',
                 'global_weight'):
         cliff_cfg.head.pop(key, None)
