@@ -167,3 +167,54 @@ def test_meta_config_trains_and_tests_with_the_reference_schedule(config, tmp_pa
     metrics = runner.test()
     for name in ('MPJPE', 'PA-MPJPE', 'PVE', 'MPJPE_init', 'tto_loss', 'MPJPE@3'):
         assert np.isfinite(metrics[f'3dpw/{name}']), name
+
+
+@pytest.mark.parametrize('source', ['3dpw-converter', 'human-data'])
+def test_converted_sources_run_through_the_eft_config(source, tmp_path, random_smpl_dir):
+    """A new user's path from the original formats: raw 3DPW sequence files through
+    tools/dataset_converters/threedpw_to_hmr.py, or an mmhuman3d HumanData file read by
+    HumanDataDataset, tested with the EFT config as written (TTO on the 2D detections)."""
+    sys.path.insert(0, osp.join(ROOT, 'tests', 'test_tools'))
+    sys.path.insert(0, osp.join(ROOT, 'tools', 'dataset_converters'))
+    import threedpw_to_hmr
+    from test_dataset_converters import write_sequence
+    data_root = tmp_path / 'data'
+    os.makedirs(data_root / 'dataset_extras')
+    write_fake_data(str(data_root))  # the training files the config also names
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'eft', 'eft_cliff_res50_mixed-256x192.py'))
+    cfg = Config(replace_prefix(cfg.to_dict(), 'data/body_models/smpl', str(random_smpl_dir)))
+    cfg = Config(replace_prefix(cfg.to_dict(), 'data/', str(data_root) + '/'))
+    if source == '3dpw-converter':
+        write_sequence(str(data_root / '3dpw' / 'sequenceFiles' / 'test'))
+        threedpw_to_hmr.main([str(data_root / '3dpw'), '--out',
+                              str(data_root / 'dataset_extras' / '3dpw_test.npz')])
+        names = [f'imageFiles/courtyard_test_00/image_{k:05d}.jpg' for k in range(4)]
+    else:
+        names = [f'hd/{i}.jpg' for i in range(3)]
+        kp2d = np.zeros((3, 190, 3))
+        kp2d[:, 153:178] = np.concatenate([np.random.default_rng(0).uniform(
+            20, 80, (3, 25, 2)), np.full((3, 25, 1), 0.8)], -1)  # the OpenPose joints
+        path = str(data_root / 'dataset_extras' / 'human_data.npz')
+        np.savez_compressed(
+            path, image_path=np.array(names),
+            bbox_xywh=np.array([[20., 10., 60., 80.]] * 3), keypoints2d=kp2d,
+            keypoints2d_mask=np.ones(190),
+            smpl=dict(global_orient=np.zeros((3, 3)), body_pose=np.zeros((3, 69)),
+                      betas=np.zeros((3, 10))),
+            meta=dict(gender=['m', 'f', 'm']))
+        dataset = cfg.test_dataloader.dataset
+        dataset.update(type='HumanDataDataset', ann_file=path)
+    height, width = (1920, 1080) if source == '3dpw-converter' else (100, 100)  # 3DPW: portrait
+    for name in names:
+        image = data_root / '3dpw' / name
+        image.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(image), np.full((height, width, 3), 90, np.uint8))
+    cfg.model.backbone = dict(type='ResNet', depth=18, base_channels=8, stem_channels=8)
+    cfg.model.head.in_channels = 64
+    cfg.model.head.hidden_dims = (32, 32)
+    cfg.model.test_cfg.tto.steps = 2
+    cfg.test_dataloader.update(batch_size=4, num_workers=0, persistent_workers=False)
+    cfg.work_dir = str(tmp_path / 'work')
+    metrics = Runner.from_cfg(cfg).test()
+    for name in ('MPJPE', 'PA-MPJPE', 'PVE', 'MPJPE_init', 'tto_loss'):
+        assert np.isfinite(metrics[f'3dpw/{name}']), (name, metrics)
