@@ -14,6 +14,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from pickle_payload import Payload
 
 from mmhmr.datasets import HMRDataset, HumanDataDataset
 from mmhmr.datasets.converters import convert_3dpw, convert_eft
@@ -223,11 +224,6 @@ def human_data(ctx, **override):
 PAYLOAD_MARKER = osp.join(tempfile.gettempdir(), 'mmhmr_fault_payload_ran')
 
 
-class Payload:
-    """Unpickling it would open (create) ``PAYLOAD_MARKER``."""
-
-    def __reduce__(self):
-        return (open, (PAYLOAD_MARKER, 'w'))
 
 
 @case(ValueError, 'key "bbox_xywh" has shape (2, 3)')
@@ -264,7 +260,7 @@ def human_data_confidence(ctx):
 
 @case(pickle.UnpicklingError, 'key "meta"', 'refusing to unpickle io.open')
 def human_data_pickle_payload(ctx):
-    return human_data(ctx, meta=dict(gender=['m', 'f'], x=Payload()))
+    return human_data(ctx, meta=dict(gender=['m', 'f'], x=Payload(PAYLOAD_MARKER)))
 
 
 # ---- 3DPW and EFT sources -----------------------------------------------------------
@@ -285,7 +281,7 @@ def threedpw_pickle_payload(ctx):
     folder = ctx.tmp / 'sequenceFiles' / 'test'
     folder.mkdir(parents=True)
     with open(folder / 'seq.pkl', 'wb') as f:
-        pickle.dump(dict(sequence=Payload()), f, protocol=2)
+        pickle.dump(dict(sequence=Payload(PAYLOAD_MARKER)), f, protocol=2)
     return str(folder / 'seq.pkl'), lambda: convert_3dpw(str(ctx.tmp), 'test')
 
 

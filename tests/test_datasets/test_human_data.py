@@ -7,6 +7,7 @@ import pickle
 
 import numpy as np
 import pytest
+from pickle_payload import Payload
 
 from mmhmr.datasets import HumanDataDataset
 from mmhmr.models.body_models.joint_sets import SPIN_49_NAMES
@@ -92,16 +93,6 @@ def test_the_mask_zeroes_confidences(tmp_path):
     path, _ = human_data(tmp_path, keypoints2d=kp2d, keypoints2d_mask=mask)
     info = HumanDataDataset(ann_file=path).get_data_info(0)
     assert info['keypoints_2d'][slot('nose'), 2] == 0
-
-
-class Payload:
-    """Unpickling this would write a file (a stand-in for any code a pickle can run)."""
-
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (open, (self.marker, 'w'))
 
 
 def test_an_object_array_naming_another_class_is_refused_unrun(tmp_path):

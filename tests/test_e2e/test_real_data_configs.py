@@ -87,6 +87,17 @@ def test_hrnet_config_backbone_and_neck_feed_the_head():
     assert feats[-1].shape == (1, cfg.model.head.in_channels, 16, 16)
 
 
+def shrunk_test_metrics(cfg, tmp_path, batch_size):
+    """Test the EFT config with a narrow backbone and 2 TTO steps; its metrics."""
+    cfg.model.backbone = dict(type='ResNet', depth=18, base_channels=8, stem_channels=8)
+    cfg.model.head.in_channels = 64
+    cfg.model.head.hidden_dims = (32, 32)
+    cfg.model.test_cfg.tto.steps = 2
+    cfg.test_dataloader.update(batch_size=batch_size, num_workers=0, persistent_workers=False)
+    cfg.work_dir = str(tmp_path / 'work')
+    return Runner.from_cfg(cfg).test()
+
+
 def test_eft_config_tests_with_openpose_detections(tmp_path, random_smpl_dir):
     """The EFT config as written (a small backbone, fake 3DPW files): TTO runs on the OpenPose
     detections and the metrics before, after and at every step are reported."""
@@ -98,14 +109,7 @@ def test_eft_config_tests_with_openpose_detections(tmp_path, random_smpl_dir):
     assert cfg.model.test_cfg.tto.params == 'all'
     cfg = Config(replace_prefix(cfg.to_dict(), 'data/body_models/smpl', str(random_smpl_dir)))
     cfg = Config(replace_prefix(cfg.to_dict(), 'data/', str(data_root) + '/'))
-    cfg.model.backbone = dict(type='ResNet', depth=18, base_channels=8, stem_channels=8)
-    cfg.model.head.in_channels = 64
-    cfg.model.head.hidden_dims = (32, 32)
-    cfg.model.test_cfg.tto.steps = 2
-    cfg.test_dataloader.update(batch_size=6, num_workers=0, persistent_workers=False)
-    cfg.work_dir = str(tmp_path / 'work')
-    runner = Runner.from_cfg(cfg)
-    metrics = runner.test()
+    metrics = shrunk_test_metrics(cfg, tmp_path, batch_size=6)
     for name in ('MPJPE', 'PA-MPJPE', 'PVE', 'MPJPE_init', 'PA-MPJPE@0', 'PA-MPJPE@2',
                  'tto_loss', 'tto_loss_init'):
         assert f'3dpw/{name}' in metrics, name
@@ -209,12 +213,6 @@ def test_converted_sources_run_through_the_eft_config(source, tmp_path, random_s
         image = data_root / '3dpw' / name
         image.parent.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(image), np.full((height, width, 3), 90, np.uint8))
-    cfg.model.backbone = dict(type='ResNet', depth=18, base_channels=8, stem_channels=8)
-    cfg.model.head.in_channels = 64
-    cfg.model.head.hidden_dims = (32, 32)
-    cfg.model.test_cfg.tto.steps = 2
-    cfg.test_dataloader.update(batch_size=4, num_workers=0, persistent_workers=False)
-    cfg.work_dir = str(tmp_path / 'work')
-    metrics = Runner.from_cfg(cfg).test()
+    metrics = shrunk_test_metrics(cfg, tmp_path, batch_size=4)
     for name in ('MPJPE', 'PA-MPJPE', 'PVE', 'MPJPE_init', 'tto_loss'):
         assert np.isfinite(metrics[f'3dpw/{name}']), (name, metrics)

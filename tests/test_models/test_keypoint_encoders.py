@@ -125,18 +125,3 @@ def test_roi_encoder_has_the_same_interface_and_follows_its_anchor():
     assert not torch.allclose(out, moved)
     out.sum().backward()
     assert encoder.pool_proj.weight.grad.abs().sum() > 0
-
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason='the mmcv op needs CUDA')
-def test_mmcv_op_and_pytorch_agree_on_cuda():
-    torch.manual_seed(0)
-    encoder = DeformableKeypointEncoder(5, [8, 16], embed_dims=32, num_heads=4).cuda()
-    with torch.no_grad():
-        encoder.sampling_offsets.weight.normal_(0, 0.5)
-        encoder.attention_weights.weight.normal_(0, 0.5)
-    feats = [torch.randn(3, 8, 16, 12).cuda(), torch.randn(3, 16, 8, 6).cuda()]
-    anchors = (torch.rand(3, 5, 2) * 1.6 - 0.8).cuda()
-    encoder.impl = 'mmcv'
-    ops = encoder(feats, anchors)
-    encoder.impl = 'pytorch'
-    torch.testing.assert_close(ops, encoder(feats, anchors), rtol=1e-5, atol=1e-5)

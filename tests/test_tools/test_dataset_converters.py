@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+from pickle_payload import Payload
 
 from mmhmr.datasets import HMRDataset
 from mmhmr.datasets.converters import convert_3dpw, convert_eft
@@ -52,16 +53,6 @@ def write_sequence(folder, name='courtyard_test_00'):
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, f'{name}.pkl'), 'wb') as f:
         pickle.dump(seq, f, protocol=2)  # the protocol of 3DPW's Python 2 pickles
-
-
-class Payload:
-    """Unpickling this would create a file."""
-
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (open, (self.marker, 'w'))
 
 
 def test_3dpw_sequences_to_npz(tmp_path):

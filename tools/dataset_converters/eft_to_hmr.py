@@ -7,15 +7,11 @@ The written file is read back with HMRDataset's checks. See
 mmhmr/datasets/converters/eft.py.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
-import numpy as np
-
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
-from mmhmr.datasets.converters import convert_eft  # noqa: E402
-from mmhmr.datasets.hmr_dataset import load_hmr_npz  # noqa: E402
+from mmhmr.datasets.converters import convert_eft, save_hmr_npz  # noqa: E402
 
 
 def main(argv=None):
@@ -26,10 +22,7 @@ def main(argv=None):
     parser.add_argument('--out', required=True, help='the npz to write')
     args = parser.parse_args(argv)
     arrays = convert_eft(args.json, args.image_prefix)
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    np.savez(args.out, **arrays)
-    checked = load_hmr_npz(args.out)
-    print(f'wrote {args.out}: {len(checked["imgname"])} samples')
+    print(f'wrote {args.out}: {save_hmr_npz(args.out, arrays)} samples')
 
 
 if __name__ == '__main__':

@@ -9,15 +9,11 @@ the others converted). The written file is read back with HMRDataset's checks. S
 mmhmr/datasets/converters/threedpw.py.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
-import numpy as np
-
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
-from mmhmr.datasets.converters import convert_3dpw  # noqa: E402
-from mmhmr.datasets.hmr_dataset import load_hmr_npz  # noqa: E402
+from mmhmr.datasets.converters import convert_3dpw, save_hmr_npz  # noqa: E402
 
 
 def main(argv=None):
@@ -35,10 +31,7 @@ def main(argv=None):
                                     min_keypoints=args.min_keypoints)
     for message in messages:
         print(message)
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    np.savez(args.out, **arrays)
-    checked = load_hmr_npz(args.out)
-    print(f'wrote {args.out}: {len(checked["imgname"])} samples')
+    print(f'wrote {args.out}: {save_hmr_npz(args.out, arrays)} samples')
 
 
 if __name__ == '__main__':
