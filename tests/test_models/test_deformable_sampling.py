@@ -177,3 +177,33 @@ def test_bilinear_gather_addresses_large_maps_in_half_precision(dtype):
     expected = F.grid_sample(maps, grid.float(), mode='bilinear', padding_mode='zeros',
                              align_corners=False)
     torch.testing.assert_close(bilinear_gather(maps, grid), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_in_map_share_of_the_bilinear_weights():
+    """The share of a sample's bilinear weights on the map: by hand at a few points of a 4x2
+    map (pixel centres at x = (j + 0.5) / 4), and against sampling a map of ones with
+    grid_sample (zeros outside) at random points in and around the map."""
+    from mmhmr.models.utils.deformable_sampling import in_map_share
+    # x = 1/16: a quarter pixel left of the first centre -> 3/4 of the weight on pixel 0;
+    # x = 0.5: between pixels 1 and 2 -> all inside; x = -1/8: half a pixel outside -> 0;
+    # y = 0.25 is row 0's centre of a 2-row map -> 1; y = 1.0 is the bottom edge -> 1/2
+    points = torch.tensor([[1 / 16, 0.25], [0.5, 0.25], [-1 / 8, 0.25], [0.5, 1.0],
+                           [1 / 16, 1.0]], dtype=torch.float64)
+    expected = torch.tensor([0.75, 1., 0., 0.5, 0.375], dtype=torch.float64)
+    torch.testing.assert_close(in_map_share(points, 2, 4), expected)
+    torch.manual_seed(0)
+    loc = torch.rand(3, 50, 2, dtype=torch.float64) * 1.6 - 0.3
+    ones = torch.ones(3, 1, 5, 7, dtype=torch.float64)
+    reference = F.grid_sample(ones, 2 * loc[:, :, None] - 1, mode='bilinear',
+                              padding_mode='zeros', align_corners=False)[:, 0, :, 0]
+    torch.testing.assert_close(in_map_share(loc, 5, 7), reference)
+
+
+def test_project_first_projects_only_maps_smaller_than_the_samples():
+    from mmhmr.models.utils.deformable_sampling import project_first
+    feats = [torch.randn(2, 3, 4, 5), torch.randn(2, 3, 2, 2)]
+    w, b = torch.randn(6, 3), torch.randn(6)
+    projected = project_first(feats, [w, w], [b, b], samples=10)
+    assert projected[0] is None  # 20 pixels > 10 samples: sampled raw
+    torch.testing.assert_close(projected[1],
+                               torch.einsum('dc,bchw->bdhw', w, feats[1]) + b[:, None, None])

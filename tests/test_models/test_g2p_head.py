@@ -208,3 +208,41 @@ def test_dense_anchors_and_losses_in_the_head(procedural_body_dir, batch, assign
     assert model.head.dense.offset.weight.grad.abs().sum() > 0
     with pytest.raises(ValueError, match='dense branch'):
         build(procedural_body_dir, anchors='dense')
+
+
+def count_body_model_passes(head):
+    calls = []
+    head.body_model.register_forward_hook(
+        lambda module, args, kwargs, out: calls.append(kwargs.get('vertices', True)),
+        with_kwargs=True)
+    return calls
+
+
+def test_body_model_passes_are_the_ones_read(procedural_body_dir, batch):
+    """Training: stage 1 is decoded once, for the anchors and its losses (every stride-th
+    vertex), then the final estimate: two passes, and the anchors are the joints that a
+    separate joints-only decode gives. Without stage-1 losses (global_weight=0) stage 1 is
+    decoded for the anchors only. Test-time optimization's steps (vertices=False) decode the
+    final estimate only."""
+    model = build(procedural_body_dir, stage1_vertex_stride=5).train()
+    head, samples = model.head, batch['data_samples']
+    feats = model.extract_feat(batch['inputs'])
+    calls = count_body_model_passes(head)
+    params = head.regress(feats, samples)
+    pred = head.decode_smpl(params, samples)
+    assert calls == [head.stage1_vertex_ids, True]
+    assert pred['stage1_vertices'].shape == (3, 1378, 3)
+    stage1 = {k[len('stage1_'):]: params[k] for k in ('stage1_pose_6d', 'stage1_betas',
+                                                      'stage1_pred_cam')}
+    torch.testing.assert_close(head.anchors(stage1, samples),
+                               head._crop_anchors(pred['stage1_keypoints_2d_crop'], samples),
+                               rtol=1e-5, atol=1e-6)
+    head.global_weight = 0.
+    calls.clear()
+    pred = head.decode_smpl(head.regress(feats, samples), samples)
+    assert calls == [False, True] and 'stage1_vertices' not in pred
+    assert 'loss_global_vertices' not in head.loss_by_pred(pred, samples)
+    model.eval()
+    calls.clear()
+    pred = head.decode_smpl(head.regress(feats, samples), samples, vertices=False)
+    assert calls == [False, False] and not any(k.startswith('stage1_smpl') for k in pred)

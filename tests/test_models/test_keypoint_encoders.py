@@ -125,3 +125,22 @@ def test_roi_encoder_has_the_same_interface_and_follows_its_anchor():
     assert not torch.allclose(out, moved)
     out.sum().backward()
     assert encoder.pool_proj.weight.grad.abs().sum() > 0
+
+
+def test_each_level_is_projected_once_per_forward(monkeypatch):
+    """The queries' samples at the anchors and the deformable samples read the same projected
+    maps: one 1x1 convolution per projected level, none twice (both levels here have fewer
+    pixels, 6 and 2, than an image's 3 keypoints x 2 heads x 2 points = 12 samples; the
+    queries' own 3 samples would have projected only the second)."""
+    import torch.nn.functional as F
+    calls = []
+    conv2d = F.conv2d
+
+    def counting(x, weight, *args, **kwargs):
+        calls.append(tuple(x.shape[-2:]))
+        return conv2d(x, weight, *args, **kwargs)
+    monkeypatch.setattr(F, 'conv2d', counting)
+    encoder = DeformableKeypointEncoder(3, [8, 8], embed_dims=8, num_heads=2, num_points=2)
+    feats = [torch.randn(2, 8, 2, 3), torch.randn(2, 8, 1, 2)]  # 6 and 2 pixels <= 12 samples
+    encoder(feats, ANCHORS.float())
+    assert sorted(calls) == [(1, 2), (2, 3)]

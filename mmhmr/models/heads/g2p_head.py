@@ -106,11 +106,15 @@ class GlobalToPixelHead(CLIFFHead):
         (detached: the anchors are where to look, not what to learn)."""
         with torch.no_grad():
             pred = self.decode_smpl(params, data_samples, vertices=False, stage1=False)
-            box = pred['keypoints_2d_crop'][:, list(J49_TO_J24)]
-            size = gather_instances(data_samples, 'bbox_size', box).reshape(-1, 1)
-            # box-normalised -> crop-normalised: the crop spans input_scale (w, h) of the full
-            # image, the box bbox_size
-            return box * (size / self._input_scale(data_samples, size))[:, None]
+            return self._crop_anchors(pred['keypoints_2d_crop'], data_samples)
+
+    def _crop_anchors(self, keypoints_2d_crop: Tensor, data_samples: Sequence) -> Tensor:
+        """Box-normalised ``(B, 49, 2)`` joints -> the detached crop-normalised SPIN 24
+        ``(B, 24, 2)``: the crop spans ``input_scale`` (w, h) of the full image, the box
+        ``bbox_size``."""
+        box = keypoints_2d_crop.detach()[:, list(J49_TO_J24)]
+        size = gather_instances(data_samples, 'bbox_size', box).reshape(-1, 1)
+        return box * (size / self._input_scale(data_samples, size))[:, None]
 
     @staticmethod
     def _input_scale(data_samples: Sequence, like: Tensor) -> Tensor:
@@ -143,36 +147,54 @@ class GlobalToPixelHead(CLIFFHead):
     def regress(self, feats: Tuple[Tensor], data_samples: Sequence,
                 linear: Optional[LinearFn] = None) -> Dict[str, Tensor]:
         """Stage 1, then ``n_refine`` stage-2 passes; the stage-1 parameters as
-        ``stage1_<name>``."""
+        ``stage1_<name>``. In training with stage-1 losses (``global_weight``) and stage-1
+        anchors, stage 1 is decoded here once, for the first anchors and (as
+        ``stage1_<field>`` of :meth:`decode_smpl`, its sparse mesh) for its losses."""
         stage1 = super().regress(feats, data_samples, linear=linear)
-        params, dense = stage1, {}
+        params, dense, decoded = stage1, {}, {}
         if self.dense is not None:
             dense = self.dense(feats)
         for i in range(self.n_refine):
             if i == 0 and self.anchor_source == 'dense':
                 anchors = self.dense.decode(dense).detach()
+            elif i == 0 and self.training and self.global_weight:
+                decoded = self._decode_stage1(stage1, data_samples, vertices=True)
+                anchors = self._crop_anchors(decoded['keypoints_2d_crop'], data_samples)
             else:
                 anchors = self.anchors(params, data_samples)
             params = self.refine(feats, params, anchors, linear)
         params.update({STAGE1 + k: v for k, v in stage1.items()})
+        params.update({STAGE1 + k: v for k, v in decoded.items()})
         params.update({DENSE + k: v for k, v in dense.items()})
         return params
 
+    def _decode_stage1(self, first: Dict[str, Tensor], data_samples: Sequence,
+                       vertices: bool) -> Dict[str, Tensor]:
+        """CLIFFHead's decoding of the stage-1 parameters ``first``; in training mode with
+        ``vertices``, of the ``stage1_vertex_ids`` only."""
+        sparse = (self.training and vertices is True and
+                  len(self.stage1_vertex_ids) < self.body_model.num_vertices)
+        return super().decode_smpl(first, data_samples,
+                                   vertices=self.stage1_vertex_ids if sparse else vertices)
+
     def decode_smpl(self, params: Dict[str, Tensor], data_samples: Sequence,
                     vertices: bool = True, stage1: bool = True) -> Dict[str, Tensor]:
-        """CLIFFHead's decoding of the final parameters, and of the stage-1 ones (when
-        present and ``stage1``) as ``stage1_<field>``; in training mode with ``vertices``,
-        stage 1's mesh is the ``stage1_vertex_ids`` only."""
+        """CLIFFHead's decoding of the final parameters, and of the stage-1 ones as
+        ``stage1_<field>`` where something reads them: with ``stage1``, not for
+        ``vertices=False`` (test-time optimization's steps fit the final estimate), and in
+        training only for stage 1's losses (``global_weight``). In training mode with
+        ``vertices=True``, stage 1's mesh is the ``stage1_vertex_ids`` only, and what
+        :meth:`regress` decoded is passed on."""
         final = {k: v for k, v in params.items() if not k.startswith((STAGE1, DENSE))}
         out = super().decode_smpl(final, data_samples, vertices=vertices)
         out.update({k: v for k, v in params.items() if k.startswith(DENSE)})
         first = {k[len(STAGE1):]: v for k, v in params.items() if k.startswith(STAGE1)}
-        if stage1 and first:
-            sparse = (self.training and vertices is True and
-                      len(self.stage1_vertex_ids) < self.body_model.num_vertices)
-            out.update({STAGE1 + k: v for k, v in super().decode_smpl(
-                first, data_samples,
-                vertices=self.stage1_vertex_ids if sparse else vertices).items()})
+        read = stage1 and vertices is not False and (self.global_weight or not self.training)
+        if not (read and first):
+            return out
+        if not (self.training and vertices is True and 'keypoints_3d' in first):
+            first = self._decode_stage1(first, data_samples, vertices)  # not by regress
+        out.update({STAGE1 + k: v for k, v in first.items() if k not in ('pose_6d', 'betas')})
         return out
 
     def loss_by_pred(self, pred: Dict[str, Tensor], batch_data_samples: Sequence,

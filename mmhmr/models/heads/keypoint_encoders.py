@@ -1,7 +1,7 @@
 """Keypoint-guided local encoders: one feature per keypoint, read from a feature pyramid around
 the keypoint's anchor (the global-to-pixel head's stage 2)."""
 import math
-from typing import Sequence, Tuple
+from typing import List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from mmhmr.registry import MODELS
 from ..utils.deformable_sampling import (deformable_sample_mmcv, deformable_sample_projected,
-                                         resolve_impl)
+                                         project_first, resolve_impl)
 
 
 def anchor_position_encoding(anchors: Tensor, dims: int, temperature: float = 10000.) -> Tensor:
@@ -46,36 +46,35 @@ class _KeypointEncoder(BaseModule):
                              f'feature levels (in_channels={self.in_channels}), got '
                              f'{len(feats)}')
 
-    def _values(self, feats: Sequence[Tensor]) -> Tuple[Tensor, list]:
-        """``(B, S, D)`` projected levels flattened row-major, and their ``(H, W)`` (mmcv's
-        op reads every projected pixel)."""
-        values, shapes = [], []
-        for proj, f in zip(self.value_proj, feats):
-            v = proj(f)
-            shapes.append(tuple(v.shape[-2:]))
-            values.append(v.flatten(2).transpose(1, 2))
-        return torch.cat(values, 1), shapes
+    def _project_first(self, feats: Sequence[Tensor], samples: int) -> List[Optional[Tensor]]:
+        """Per level, the projected map where it has no more pixels than ``samples`` per image,
+        else None (:func:`project_first`): projected once, read by every pass."""
+        return project_first(feats, [p.weight.flatten(1) for p in self.value_proj],
+                             [p.bias for p in self.value_proj], samples)
 
-    def _sample(self, feats: Sequence[Tensor], locations: Tensor, weights: Tensor) -> Tensor:
+    def _sample(self, feats: Sequence[Tensor], locations: Tensor, weights: Tensor,
+                projected: Sequence[Optional[Tensor]]) -> Tensor:
         """The projected levels sampled at ``locations (B, K, M, L, P, 2)`` and mixed by
-        ``weights (B, K, M, L, P)``: ``(B, K, D)``, projecting the samples only."""
+        ``weights (B, K, M, L, P)``: ``(B, K, D)``; the raw maps where ``projected`` has
+        None, projecting the samples only."""
         return deformable_sample_projected(
             feats, [p.weight.flatten(1) for p in self.value_proj],
             [p.bias for p in self.value_proj], locations, weights,
-            second_order=self.second_order)
+            second_order=self.second_order, projected=projected)
 
     def _check_anchors(self, anchors: Tensor, batch: int) -> None:
         if anchors.shape != (batch, self.num_keypoints, 2):
             raise ValueError(f'anchors must be (B, K, 2) = ({batch}, {self.num_keypoints}, 2), '
                              f'got {tuple(anchors.shape)}')
 
-    def queries(self, feats: Sequence[Tensor], anchors: Tensor) -> Tensor:
+    def queries(self, feats: Sequence[Tensor], anchors: Tensor,
+                projected: Sequence[Optional[Tensor]]) -> Tensor:
         """``(B, K, D)``: embedding + the mean over levels of the value at the anchor +
-        the anchor's position encoding."""
+        the anchor's position encoding (``projected``: as in :meth:`_sample`)."""
         batch, levels = anchors.shape[0], len(feats)
         loc = ((anchors + 1) / 2)[:, :, None, None, None].expand(-1, -1, 1, levels, 1, 2)
         weights = anchors.new_full((batch, self.num_keypoints, 1, levels, 1), 1. / levels)
-        return (self.query_embed.weight[None] + self._sample(feats, loc, weights) +
+        return (self.query_embed.weight[None] + self._sample(feats, loc, weights, projected) +
                 anchor_position_encoding(anchors, self.embed_dims))
 
 
@@ -147,8 +146,12 @@ class DeformableKeypointEncoder(_KeypointEncoder):
         batch, levels = anchors.shape[0], len(feats)
         self._check_anchors(anchors, feats[0].shape[0])
         shapes = [tuple(f.shape[-2:]) for f in feats]
-        query = self.queries(feats, anchors)
         heads, points = self.num_heads, self.num_points
+        impl = resolve_impl(self.impl, anchors.is_cuda, self.second_order)
+        # the levels projected before sampling (all for mmcv's op), shared with the queries
+        projected = [proj(f) for proj, f in zip(self.value_proj, feats)] if impl == 'mmcv' \
+            else self._project_first(feats, self.num_keypoints * heads * points)
+        query = self.queries(feats, anchors, projected)
         offsets = self.sampling_offsets(query).view(batch, self.num_keypoints, heads, levels,
                                                     points, 2)
         # offsets are in pixels of each level: divide by (W_l, H_l)
@@ -157,12 +160,13 @@ class DeformableKeypointEncoder(_KeypointEncoder):
         weights = self.attention_weights(query).view(batch, self.num_keypoints, heads,
                                                      levels * points)
         weights = weights.softmax(-1).view(batch, self.num_keypoints, heads, levels, points)
-        if resolve_impl(self.impl, anchors.is_cuda, self.second_order) == 'mmcv':
-            value, _ = self._values(feats)
+        if impl == 'mmcv':
+            # (B, S, M, D / M): the levels flattened row-major, as mmcv's op reads them
+            value = torch.cat([v.flatten(2).transpose(1, 2) for v in projected], 1)
             value = value.view(batch, value.shape[1], heads, self.embed_dims // heads)
             out = deformable_sample_mmcv(value, shapes, loc, weights)
         else:
-            out = self._sample(feats, loc, weights)
+            out = self._sample(feats, loc, weights, projected)
         return self.out_proj(out)
 
 
@@ -198,8 +202,9 @@ class RoIKeypointEncoder(_KeypointEncoder):
         self._check_feats(feats)
         batch = feats[0].shape[0]
         self._check_anchors(anchors, batch)
-        query = self.queries(feats, anchors)
-        level = self.value_proj[self.level](feats[self.level])
+        projected = [None] * len(feats)
+        projected[self.level] = level = self.value_proj[self.level](feats[self.level])
+        query = self.queries(feats, anchors, projected)
         h, w = level.shape[-2:]
         # boxes in the level's pixel coordinates (x1, y1, x2, y2), one per keypoint
         centre = (anchors + 1) / 2 * anchors.new_tensor([w, h])

@@ -29,7 +29,7 @@ of width ``W`` is ``(j + 0.5) / W`` (``grid_sample`` with ``align_corners=False`
 outside the map read zeros.
 """
 import functools
-from typing import Sequence
+from typing import Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -127,11 +127,45 @@ def deformable_sample_pytorch(value: Tensor, spatial_shapes: Sequence[Sequence[i
         batch, queries, heads * channels)
 
 
+def project_first(feats: Sequence[Tensor], proj_weights: Sequence[Tensor],
+                  proj_biases: Sequence[Tensor], samples: int) -> list:
+    """Per level, the projected map ``(B, M * C, H_l, W_l)`` where the map has no more pixels
+    than one image's ``samples`` (projecting it is then the cheaper order), else None (the raw
+    map is sampled and the samples projected). Computed once per forward pass, the result is
+    shared by every sampling of it (:func:`deformable_sample_projected`'s ``projected``)."""
+    return [F.conv2d(f, w[:, :, None, None], b) if f.shape[2] * f.shape[3] <= samples else None
+            for f, w, b in zip(feats, proj_weights, proj_biases)]
+
+
+def in_map_share(locations: Tensor, height: int, width: int) -> Tensor:
+    """The share of each bilinear sample's weights that falls on pixels of an ``H x W`` map
+    (1 inside, less within a pixel of the border, 0 beyond): a product of one share per axis,
+    since the bilinear weights and the in-map test are separable.
+
+    Args:
+        locations (Tensor): ``(..., 2)`` points ``(x, y)`` in ``[0, 1]`` map coordinates.
+
+    Returns:
+        Tensor: ``(...)``.
+    """
+    share = 1.
+    for axis, size in ((0, width), (1, height)):
+        u = locations[..., axis] * size - 0.5  # pixel centres at integers
+        u0 = u.detach().floor()
+        frac = u - u0
+        share = share * ((1 - frac) * ((u0 >= 0) & (u0 <= size - 1)) +
+                         frac * ((u0 >= -1) & (u0 <= size - 2)))
+    return share
+
+
 def deformable_sample_projected(feats: Sequence[Tensor], proj_weights: Sequence[Tensor],
                                 proj_biases: Sequence[Tensor], locations: Tensor,
-                                weights: Tensor, second_order: bool = False) -> Tensor:
+                                weights: Tensor, second_order: bool = False,
+                                projected: Optional[Sequence[Optional[Tensor]]] = None
+                                ) -> Tensor:
     """:func:`deformable_sample_pytorch` of projected maps, computed by sampling the raw maps
-    and projecting the weighted samples (the same values; see the module's docstring).
+    and projecting the weighted samples where a map has more pixels than samples (the same
+    values; see the module's docstring), and by sampling the projected map elsewhere.
 
     Args:
         feats (Sequence[Tensor]): the ``L`` raw maps ``(B, C_l, H_l, W_l)``.
@@ -141,31 +175,35 @@ def deformable_sample_projected(feats: Sequence[Tensor], proj_weights: Sequence[
         locations (Tensor): ``(B, Q, M, L, P, 2)`` in ``[0, 1]``.
         weights (Tensor): ``(B, Q, M, L, P)``.
         second_order (bool): as in :func:`deformable_sample_pytorch`.
+        projected (Sequence, optional): per level, the projected map (from
+            :func:`project_first`) or None (sample the raw map). Defaults to
+            :func:`project_first` for this call's ``Q * M * P`` samples per image.
 
     Returns:
         Tensor: ``(B, Q, M * C)``.
     """
     batch, queries, heads, levels, points, _ = locations.shape
+    if projected is None:
+        projected = project_first(feats, proj_weights, proj_biases, queries * heads * points)
     out = 0.
-    for level, (f, w, b) in enumerate(zip(feats, proj_weights, proj_biases)):
+    for level, (f, w, b, v) in enumerate(zip(feats, proj_weights, proj_biases, projected)):
         channels, (h, wd) = f.shape[1], f.shape[2:]
-        if h * wd <= queries * heads * points:
-            # fewer pixels than samples: projecting the map is the cheaper order
-            v = F.conv2d(f, w[:, :, None, None], b).view(batch * heads, -1, h, wd)
+        if v is not None:
+            v = v.view(batch * heads, -1, h, wd)
             grid = (2 * locations[:, :, :, level] - 1).transpose(1, 2).flatten(0, 1)
             samples = bilinear_sample(v, grid, second_order)  # (B * M, C, Q, P)
             weight = weights[:, :, :, level].transpose(1, 2).flatten(0, 1)  # (B * M, Q, P)
             mixed = (samples * weight[:, None]).sum(-1)  # (B * M, C, Q)
             out = out + mixed.view(batch, heads, -1, queries).permute(0, 3, 1, 2)
             continue
-        grid = (2 * locations[:, :, :, level] - 1).reshape(batch, queries, heads * points, 2)
+        loc = locations[:, :, :, level]  # (B, Q, M, P, 2)
+        grid = (2 * loc - 1).reshape(batch, queries, heads * points, 2)
         samples = bilinear_sample(f, grid, second_order)  # (B, C_l, Q, M * P)
-        # a map of ones sampled alike: the in-map share of each sample's bilinear weights
-        inside = bilinear_sample(f.new_ones(1, 1, h, wd).expand(batch, 1, h, wd), grid,
-                                 second_order)
-        weight = weights[:, :, :, level].reshape(batch, 1, queries, heads * points)
-        mixed = (samples * weight).view(batch, channels, queries, heads, points).sum(-1)
-        share = (inside * weight).view(batch, queries, heads, points).sum(-1)  # (B, Q, M)
+        weight = weights[:, :, :, level]  # (B, Q, M, P)
+        mixed = (samples.view(batch, channels, queries, heads, points) *
+                 weight[:, None]).sum(-1)  # (B, C_l, Q, M)
+        # the projected map's bias, read with the in-map share of each sample's weights
+        share = (in_map_share(loc, h, wd) * weight).sum(-1)  # (B, Q, M)
         w = w.reshape(heads, -1, channels)  # (M, C, C_l)
         out = out + torch.einsum('bcqm,mdc->bqmd', mixed, w) + \
             share[..., None] * b.reshape(heads, -1)
