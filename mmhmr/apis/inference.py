@@ -96,6 +96,10 @@ def bboxes_to_center_size(bboxes: np.ndarray, padding: float) -> np.ndarray:
     """``(N, 4)`` ``x1, y1, x2, y2`` boxes -> ``(N, 3)`` centre ``x, y`` and square side
     ``max(w, h) * padding`` (the ``bbox_size`` of the SPIN / CLIFF files)."""
     bboxes = np.asarray(bboxes, np.float32).reshape(-1, 4)
+    bad = ~np.isfinite(bboxes).all(1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f'inference_mesh: box {i} {bboxes[i].tolist()} has NaN / inf values')
     wh = bboxes[:, 2:] - bboxes[:, :2]
     if (wh <= 0).any():
         i = int(np.flatnonzero((wh <= 0).any(1))[0])
@@ -103,6 +107,26 @@ def bboxes_to_center_size(bboxes: np.ndarray, padding: float) -> np.ndarray:
                          '(x1, y1, x2, y2) with x2 > x1 and y2 > y1')
     centre = (bboxes[:, :2] + bboxes[:, 2:]) / 2
     return np.concatenate([centre, wh.max(1, keepdims=True) * padding], 1)
+
+
+def check_image(image: np.ndarray) -> None:
+    """An ``(H, W, 3)`` BGR image with values in 0-255 (uint8, or a float array on that
+    scale), else a ValueError: a float image scaled to ``[0, 1]`` would be normalised with
+    0-255 means into near-constant inputs."""
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f'inference_mesh: the image must be (H, W, 3) BGR, got {image.shape}')
+    if image.dtype == np.uint8:
+        return
+    if not (np.issubdtype(image.dtype, np.integer) or np.issubdtype(image.dtype, np.floating)):
+        raise ValueError(f'inference_mesh: the image must be uint8 BGR, got {image.dtype}')
+    if not np.isfinite(image).all():
+        raise ValueError('inference_mesh: the image has NaN / inf values')
+    low, high = float(image.min()), float(image.max())
+    scaled = np.issubdtype(image.dtype, np.floating) and 0 < high <= 1
+    if low < 0 or high > 255 or scaled:
+        raise ValueError(f'inference_mesh: the image must hold 0-255 values (uint8 BGR, as '
+                         f'mmcv.imread gives), got {image.dtype} in [{low:g}, {high:g}]'
+                         + ('; multiply a [0, 1] image by 255' if scaled else ''))
 
 
 def keypoints_to_49(keypoints: np.ndarray, order: str) -> np.ndarray:
@@ -139,9 +163,10 @@ def inference_mesh(model: torch.nn.Module,
 
     Args:
         model (nn.Module): from :func:`init_model`.
-        img (str | np.ndarray): an image file or a BGR ``(H, W, 3)`` array.
-        bboxes (np.ndarray, optional): ``(N, 4)`` ``x1, y1, x2, y2`` person boxes, px. None:
-            the whole image as one box.
+        img (str | np.ndarray): an image file or a BGR ``(H, W, 3)`` array of 0-255 values
+            (uint8, as ``mmcv.imread`` gives).
+        bboxes (np.ndarray, optional): ``(N, 4)`` ``x1, y1, x2, y2`` person boxes, px. None
+            or empty: the whole image as one box (as mmpose's ``inference_topdown``).
         keypoints_2d (np.ndarray, optional): ``(N, J, 3)`` detected keypoints per box (x, y
             px of the full image, score in [0, 1]), in ``keypoint_order``.
         keypoint_order (str): ``'coco17'``, ``'openpose25'`` or ``'spin49'`` (the 49-joint
@@ -163,13 +188,18 @@ def inference_mesh(model: torch.nn.Module,
         image, img_path = mmcv.imread(str(img)), str(img)
     else:
         image, img_path = np.asarray(img), None
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f'inference_mesh: the image must be (H, W, 3) BGR, got {image.shape}')
+    check_image(image)
     h, w = image.shape[:2]
     if bboxes is None or len(bboxes) == 0:
         boxes = np.array([[w / 2, h / 2, max(w, h)]], np.float32)
     else:
         boxes = bboxes_to_center_size(np.asarray(bboxes)[:, :4], bbox_padding)
+        outside = (np.abs(boxes[:, 0] - w / 2) >= (w + boxes[:, 2]) / 2) | \
+            (np.abs(boxes[:, 1] - h / 2) >= (h + boxes[:, 2]) / 2)
+        if outside.any():
+            i = int(np.flatnonzero(outside)[0])
+            raise ValueError(f'inference_mesh: box {i} {np.asarray(bboxes)[i, :4].tolist()} '
+                             f'(padded) lies outside the {w}x{h} image')
     dets = None
     if keypoints_2d is not None:
         dets = keypoints_to_49(keypoints_2d, keypoint_order)

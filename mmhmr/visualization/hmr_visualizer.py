@@ -106,8 +106,9 @@ class HMRLocalVisualizer(Visualizer):
         alpha (float): mesh opacity over the image. Defaults to 0.8.
         antialias (bool | int): the renderer's supersampling of edges (True: 2 x 2).
             Defaults to True.
-        keypoint_ids (Sequence[int], optional): which of the 49 keypoints to draw. Defaults to
-            SPIN's 24 ground-truth joints (slots 25-48).
+        keypoint_ids (Sequence[int], optional): which of the 49 predicted keypoints to draw
+            (every detected one is drawn, with its slot's prediction). Defaults to SPIN's 24
+            ground-truth joints (slots 25-48).
         radius (int): keypoint radius, px. Defaults to 3.
         kpt_thr (float): draw detected keypoints scoring above this. Defaults to 0.
         min_render_size (int): images whose longer side is shorter are drawn enlarged to it
@@ -209,19 +210,23 @@ class HMRLocalVisualizer(Visualizer):
     # --------------------------------------------------------------- keypoints
     def draw_keypoints(self, panel: np.ndarray, pred: Optional[np.ndarray],
                        det: Optional[np.ndarray], det_score: Optional[np.ndarray]) -> np.ndarray:
-        """Predicted ``(K, 2)`` (red) and detected ``(K, 2)`` keypoints with scores ``(K,)``
-        (green, only where the score is above ``kpt_thr``), joined by lines, px of ``panel``."""
+        """Predicted ``(K, 2)`` keypoints (red) at ``keypoint_ids``, and every detected one
+        ``(K, 2)`` with a score ``(K,)`` above ``kpt_thr`` (green: the TTO targets, in
+        whichever slots the detector fills, e.g. OpenPose's 0-24) joined by a line to the
+        prediction of its slot (red too); px of ``panel``."""
         panel = np.ascontiguousarray(panel)
         ids = [i for i in self.keypoint_ids if pred is None or i < len(pred)]
-        for i in ids:
-            seen = det is not None and i < len(det) and det_score[i] > self.kpt_thr
-            if seen and pred is not None:
+        seen = [] if det is None else [
+            i for i in range(len(det))
+            if det_score[i] > self.kpt_thr and (pred is None or i < len(pred))]
+        for i in seen:
+            if pred is not None:
                 cv2.line(panel, _pt(pred[i]), _pt(det[i]), (255, 255, 255), self.line_width,
                          cv2.LINE_AA, SHIFT)
-            if seen:
-                cv2.circle(panel, _pt(det[i]), self.radius << SHIFT, DET_KPT_COLOR, -1,
-                           cv2.LINE_AA, SHIFT)
-            if pred is not None:
+            cv2.circle(panel, _pt(det[i]), self.radius << SHIFT, DET_KPT_COLOR, -1,
+                       cv2.LINE_AA, SHIFT)
+        if pred is not None:
+            for i in sorted(set(ids) | set(seen)):
                 cv2.circle(panel, _pt(pred[i]), self.radius << SHIFT, PRED_KPT_COLOR, -1,
                            cv2.LINE_AA, SHIFT)
         return panel

@@ -200,3 +200,20 @@ def test_detector_and_2d_model_paths(scene, tmp_path):
         assert person['tto'] is True  # the 2D model's keypoints were the targets
         det = sample.gt_instances.det_keypoints_2d_score[0]
         assert (det > 0).sum() <= 17  # COCO-17 in the 49 slots
+
+
+@pytest.mark.parametrize('image, boxes, message', [
+    (np.full((64, 48, 3), 0.5, np.float32), None, r'0-255 values .* multiply a \[0, 1\]'),
+    (np.zeros((64, 48, 3), bool), None, 'must be uint8'),
+    (np.full((64, 48, 3), np.nan, np.float32), None, 'NaN'),
+    (np.zeros((64, 48, 3), np.uint8), [[0, 0, np.nan, 10]], r'box 0 .* NaN'),
+    (np.zeros((64, 48, 3), np.uint8), [[0, 0, 10, 10], [100, 100, 120, 130]],
+     r'box 1 \[100.0, 100.0, 120.0, 130.0\] \(padded\) lies outside the 48x64 image'),
+])
+def test_inference_inputs_that_would_be_silently_wrong_are_errors(image, boxes, message):
+    """A float image in [0, 1] (normalised with 0-255 means it is a near-constant input), a
+    NaN box or one outside the image (a crop of padding) are refused before the model runs.
+    The box check by hand: box 1 padded by 1.2 is a square of side 36 centred at (110, 115),
+    whose nearest corner (92, 97) is beyond the 48x64 image."""
+    with pytest.raises(ValueError, match=message):
+        inference_mesh(None, image, None if boxes is None else np.array(boxes, np.float32))

@@ -147,3 +147,41 @@ def test_ablation_g2p_rows_exist_and_print_one_value():
                                                '3dpw/PVE': 240.}}}, ['moderate'],
                        plain_rows=list(tool.ROWS))
     assert lines[2] == '| full | 200.0 | 120.0 | 240.0 |'
+
+
+def test_ablation_runs_reuse_only_runs_with_the_same_settings(tmp_path, monkeypatch):
+    """A training or test is reused only when its seed, epochs, domain, sample count and
+    checkpoint file are the ones asked for (a stale table once came from another seed's
+    runs)."""
+    import os
+    import sys
+    sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
+    tool = load_tool('tools/analysis_tools/ablation_runs.py')
+    commands = []
+
+    def fake_run(cmd, log):
+        commands.append(cmd[1])
+        work = cmd[cmd.index('--work-dir') + 1]
+        if cmd[1] == 'tools/train.py':
+            epochs = int(cmd[cmd.index('--cfg-options') + 1].split('=')[1])
+            os.makedirs(work, exist_ok=True)
+            with open(osp.join(work, f'epoch_{epochs}.pth'), 'w') as f:
+                f.write('x' * len(commands))  # another size: another file
+        else:
+            os.makedirs(osp.join(work, f'run{len(commands)}'))
+            with open(osp.join(work, f'run{len(commands)}', 'test_metrics.json'), 'w') as f:
+                json.dump({'3dpw/MPJPE': float(len(commands))}, f)
+    monkeypatch.setattr(tool, 'run', fake_run)
+    args = argparse.Namespace(work_dir=str(tmp_path), epochs=2, seed=0, test_samples=8)
+
+    def train_and_test():
+        ckpt = tool.train('full', 'configs/x.py', args)
+        return tool.test('configs/x.py', ckpt, str(tmp_path / 'full' / 'moderate'), 'moderate',
+                         False, args)['3dpw/MPJPE']
+
+    assert train_and_test() == 2. and commands == ['tools/train.py', 'tools/test.py']
+    assert train_and_test() == 2. and len(commands) == 2  # same settings: reused
+    args.test_samples = 16
+    assert train_and_test() == 3. and commands[2:] == ['tools/test.py']
+    args.seed = 1  # retrained: a new checkpoint file, so tested again
+    assert train_and_test() == 5. and commands[3:] == ['tools/train.py', 'tools/test.py']

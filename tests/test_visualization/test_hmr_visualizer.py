@@ -181,3 +181,25 @@ def test_drawings_go_to_mmengines_vis_backends(sample, tmp_path):
     saved = cv2.imread(str(tmp_path / 'vis_data' / 'vis_image' / 'person_3.png'))
     assert saved is not None and saved.shape == drawn.shape
     np.testing.assert_array_equal(saved[..., ::-1], drawn)
+
+
+def test_detections_are_drawn_in_the_slots_the_detector_fills():
+    """OpenPose-order detections (slots 0-24 of the 49, as openpose25 / coco17 files and
+    SimulateKeypointDetections give them) are drawn green with their slot's prediction in red,
+    though the default keypoint_ids are SPIN's slots 25-48; a zero score is not drawn."""
+    from mmhmr.visualization.hmr_visualizer import DET_KPT_COLOR, PRED_KPT_COLOR
+    vis = HMRLocalVisualizer(radius=2, antialias=False)
+    pred = np.full((49, 2), 5.)
+    pred[4] = (40., 10.)  # right wrist (OpenPose slot 4)
+    pred[30] = (10., 40.)  # a SPIN slot, drawn by default
+    det = np.zeros((49, 2))
+    det[4] = (40., 30.)
+    det[7] = (20., 50.)  # score 0 below: not drawn
+    score = np.zeros(49)
+    score[4] = 0.9
+    panel = vis.draw_keypoints(np.zeros((64, 64, 3), np.uint8), pred, det, score)
+    assert tuple(panel[30, 40]) == tuple(DET_KPT_COLOR)
+    assert tuple(panel[10, 40]) == tuple(PRED_KPT_COLOR)
+    assert tuple(panel[40, 10]) == tuple(PRED_KPT_COLOR)
+    assert panel[20, 40].min() > 100  # the (antialiased, white) line between the two
+    assert not panel[50, 20].any()

@@ -40,50 +40,87 @@ def run(cmd: List[str], log: str) -> None:
     print(f'  {time.time() - start:6.0f} s  {" ".join(cmd[1:3])}', flush=True)
 
 
+def done(work: str, step: str, settings: dict, outputs: Sequence[str]) -> bool:
+    """Whether ``step`` ran in ``work`` with these ``settings`` and left ``outputs``: every run
+    records its settings (``<step>.json``) once it succeeds, so a run with another seed,
+    schedule, domain, sample count or checkpoint is never reused."""
+    record = osp.join(work, f'{step}.json')
+    if not (osp.isfile(record) and all(osp.isfile(o) for o in outputs)):
+        return False
+    with open(record) as f:
+        return json.load(f) == settings
+
+
+def record(work: str, step: str, settings: dict) -> None:
+    with open(osp.join(work, f'{step}.json'), 'w') as f:
+        json.dump(settings, f, indent=1)
+
+
+def stamp(path: str) -> str:
+    """A file's path, size and modification time: a run that rewrote it made another file."""
+    stat = os.stat(path)
+    return f'{osp.abspath(path)}@{stat.st_size}@{stat.st_mtime_ns}'
+
+
 def train(name: str, config: str, args) -> str:
     """Train ``config`` into ``<work_dir>/<name>`` for ``args.epochs`` epochs (its cosine
-    schedule shortened to match) unless its last checkpoint exists; the checkpoint path."""
+    schedule shortened to match) with ``args.seed``, unless that run is there already; the
+    checkpoint path."""
     work = osp.join(args.work_dir, name)
     last = osp.join(work, f'epoch_{args.epochs}.pth')
-    if not osp.isfile(last):
+    settings = dict(config=config, epochs=args.epochs, seed=args.seed)
+    if not done(work, 'train', settings, [last]):
         e = args.epochs
         run([sys.executable, 'tools/train.py', config, '--work-dir', work,
              '--cfg-options', f'train_cfg.max_epochs={e}', f'param_scheduler.0.end={e}',
              f'param_scheduler.0.T_max={e}', f'randomness.seed={args.seed}'],
             osp.join(work, 'train.log'))
+        record(work, 'train', settings)
     return last
 
 
 def extract(checkpoint: str, network: str) -> str:
     out = checkpoint.replace('.pth', f'_{network}.pth')
-    if not osp.isfile(out):
+    work, step = osp.dirname(out), f'extract_{network}'
+    settings = dict(checkpoint=stamp(checkpoint), network=network)
+    if not done(work, step, settings, [out]):
         run([sys.executable, 'tools/misc/extract_dual_network.py', checkpoint, out,
              '--network', network], out + '.log')
+        record(work, step, settings)
     return out
 
 
 def test(config: str, checkpoint: str, work: str, domain: str, tto: bool,
          args) -> Dict[str, float]:
-    """Test one model on one domain (unless its metrics exist); its metrics."""
+    """Test one model on one domain (unless that test ran already: same config,
+    checkpoint file, domain, sample count and TTO); its metrics."""
     out = osp.join(work, 'metrics.json')
-    if not osp.isfile(out):
+    settings = dict(config=config, checkpoint=stamp(checkpoint), domain=domain,
+                    test_samples=args.test_samples, tto=tto)
+    if not done(work, 'test', settings, [out]):
         cmd = [sys.executable, 'tools/test.py', config, checkpoint, '--work-dir', work,
                '--cfg-options', f'test_dataloader.dataset.domain.preset={domain}',
                f'test_dataloader.dataset.num_samples={args.test_samples}']
         if not tto:
             cmd.insert(4, '--no-tto')
+        before = metrics_files(work)
         run(cmd, osp.join(work, 'test.log'))
-        found = sorted(
-            osp.join(dirpath, f) for dirpath, _, files in os.walk(work) for f in files
-            if f == 'test_metrics.json')
+        # this run's metrics only: tools/test.py writes them under a new timestamped folder
+        found = sorted(metrics_files(work) - before)
         if not found:
             raise SystemExit(f'{work}: tools/test.py wrote no test_metrics.json')
         with open(found[-1]) as f:
             metrics = json.load(f)
         with open(out, 'w') as f:
             json.dump(metrics, f, indent=1)
+        record(work, 'test', settings)
     with open(out) as f:
         return json.load(f)
+
+
+def metrics_files(work: str) -> set:
+    return {osp.join(dirpath, f) for dirpath, _, files in os.walk(work) for f in files
+            if f == 'test_metrics.json'}
 
 
 def value(metrics: Dict[str, float], name: str, init: bool = False) -> Optional[float]:
