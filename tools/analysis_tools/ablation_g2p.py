@@ -14,7 +14,8 @@ first ``--test-samples`` images of the shift domains:
 * w/o residual: stage 2 predicts the parameters directly (g2p-noresidual_...);
 * fixed RoI: roi_align windows instead of the deformable sampling (g2p-roi_...).
 
-Runs whose checkpoint or metrics exist are not repeated (delete the work dir to start over).
+A training or test that ran in the work dir with the same settings (seed, epochs, domain,
+sample count, checkpoint) is reused, any other is run again.
 The default, 8 epochs, is the synthetic configs' own schedule.
 """
 import argparse
