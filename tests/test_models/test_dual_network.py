@@ -181,6 +181,17 @@ def test_meta_learning_hook_warm_up_and_inner_lr_ramp(procedural_body_dir, batch
     assert [s[0] for s in seen] == [False, False] + [True] * 6
     assert [s[1] for s in seen[2:]] == [0.025, 0.03125, 0.0375, 0.04375, 0.05, 0.05]
     assert runner.message_hub.get_scalar('train/inner_lr').current() == 0.05
+    # a run shorter than the warm-up says that the meta step never turns on
+    import mmhmr.engine.hooks.meta_learning_hook as hook_module
+    warnings = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(hook_module, 'print_log', lambda msg, **kw: warnings.append(msg))
+        runner.max_iters = 3
+        hook.before_train(runner)
+        assert not warnings
+        runner.max_iters = 2
+        hook.before_train(runner)
+    assert len(warnings) == 1 and 'never turns on' in warnings[0]
 
     # during the warm-up f_w trains by plain regression: its head's own loss
     model.meta_enabled = False

@@ -1,8 +1,10 @@
 """Schedule the dual network's meta-learning step: a plain-regression warm-up, then the inner
 step with its learning rate on a schedule."""
+import logging
 from typing import Optional
 
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
 from mmhmr.registry import HOOKS
@@ -64,8 +66,14 @@ class MetaLearningHook(Hook):
         return base_lr * (self.start_factor + (1 - self.start_factor) * progress)
 
     def before_train(self, runner) -> None:
-        """Check the model before the first iteration."""
+        """Check the model before the first iteration, and warn when the warm-up outlasts
+        the run (a schedule shortened with --cfg-options keeps the configured iterations)."""
         self._dual_network(runner)
+        if self.warmup_iters >= runner.max_iters:
+            print_log(f'MetaLearningHook: warmup_iters={self.warmup_iters} but the run has '
+                      f'{runner.max_iters} iterations: the meta step never turns on; set '
+                      'custom_hooks.<i>.warmup_iters (and ramp_iters) for a shortened run',
+                      logger='current', level=logging.WARNING)
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
         """Set the model's ``meta_enabled`` and ``inner_lr`` for this iteration."""
