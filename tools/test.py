@@ -25,8 +25,8 @@ def parse_args():
         '--out', help='a .pkl file to dump the predictions of every sample to')
     parser.add_argument(
         '--show-dir',
-        help='directory where the predictions are drawn; relative paths are inside the work '
-        'directory')
+        help='directory where the predictions are drawn; a relative path is inside this run\'s '
+        'folder, <work_dir>/<timestamp>/ (as in mmpose)')
     parser.add_argument(
         '--partial-load', action='store_true',
         help='load a checkpoint that does not fit the model (missing, unexpected or reshaped '
