@@ -12,6 +12,7 @@ from mmengine.visualization import Visualizer
 from mmhmr.models.utils.camera import crop_normalized_to_full
 from mmhmr.registry import VISUALIZERS
 from .renderer import render_mesh
+from .views import crop_box, image_frame, numpy_array, turn_meshes
 
 # mesh colours, RGB in [0, 1]
 PRED_COLOR = (0.65, 0.74, 0.86)  # light blue
@@ -22,59 +23,6 @@ PRED_KPT_COLOR = (255, 64, 64)
 DET_KPT_COLOR = (64, 220, 64)
 VIEW_BACKGROUND = 235  # grey of the side / top views
 SHIFT = 4  # fractional bits of OpenCV's sub-pixel drawing
-
-
-def view_rotation(view: str) -> np.ndarray:
-    """``(3, 3)`` rotation that shows the body from ``'side'`` (90 degrees about the camera's
-    vertical axis y) or ``'top'`` (90 degrees about x, the head turned towards the camera);
-    camera frame x right, y down, z forward."""
-    if view == 'side':
-        return np.array([[0., 0., 1.], [0., 1., 0.], [-1., 0., 0.]], np.float32)
-    if view == 'top':
-        return np.array([[1., 0., 0.], [0., 0., -1.], [0., 1., 0.]], np.float32)
-    raise ValueError(f"view must be 'side' or 'top', got {view!r}")
-
-
-def turn_meshes(meshes: Sequence[np.ndarray], view: str) -> List[np.ndarray]:
-    """Rotate camera-frame meshes ``(V, 3)`` together by :func:`view_rotation` about the
-    centre of the first one, so that they stay where the image shows them."""
-    rot = view_rotation(view)
-    centre = meshes[0].mean(0)
-    return [(m - centre) @ rot.T + centre for m in meshes]
-
-
-def image_frame(data_sample, image_shape: Sequence[int]) -> Tuple[float, np.ndarray]:
-    """How full-image pixels map onto the image drawn on: ``x_img = k * x + offset``.
-
-    The full image (``image_shape == ori_shape``): ``k = 1``, no offset. The network's crop
-    (``image_shape == input_size``): the crop maps the full-image area ``input_scale (w, h)``
-    around ``input_center`` (metainfo written by ``HMRTopdownAffine``) onto the crop,
-    unrotated at test time, so ``k = W_in / w`` and ``offset = crop_centre - k *
-    input_center``. Any other shape is an error.
-
-    Returns:
-        tuple: ``k`` (float) and ``offset (2,)``.
-    """
-    meta = data_sample.metainfo
-    h, w = int(image_shape[0]), int(image_shape[1])
-    if 'ori_shape' in meta and tuple(meta['ori_shape'][:2]) == (h, w):
-        return 1., np.zeros(2)
-    if 'input_size' in meta and tuple(meta['input_size']) == (w, h) and \
-            'input_scale' in meta and 'input_center' in meta:
-        center = np.asarray(meta['input_center'], np.float64)
-        k = w / float(meta['input_scale'][0])
-    else:
-        raise ValueError(f'HMRLocalVisualizer: an image of (H, W) = {(h, w)} is neither the '
-                         f'full image (ori_shape {meta.get("ori_shape")}) nor the network\'s '
-                         f'crop (input_size {meta.get("input_size")} with input_center / '
-                         'input_scale metainfo, written by HMRTopdownAffine)')
-    return k, np.array([w, h], np.float64) / 2 - k * center
-
-
-def _numpy(value) -> np.ndarray:
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().numpy()
-    return np.asarray(value)
 
 
 @VISUALIZERS.register_module()
@@ -163,22 +111,22 @@ class HMRLocalVisualizer(Visualizer):
         if not all(k in gt for k in ('smpl_pose', 'smpl_betas', 'has_smpl', 'cam_transl',
                                      'has_transl')):
             return None
-        if float(_numpy(gt.has_smpl).reshape(-1)[0]) <= 0 or \
-                float(_numpy(gt.has_transl).reshape(-1)[0]) <= 0:
+        if float(numpy_array(gt.has_smpl).reshape(-1)[0]) <= 0 or \
+                float(numpy_array(gt.has_transl).reshape(-1)[0]) <= 0:
             return None
         param = next(iter(self.body_model.buffers()), None)
         device = param.device if param is not None else 'cpu'
-        pose = torch.as_tensor(_numpy(gt.smpl_pose), dtype=torch.float32, device=device)
-        betas = torch.as_tensor(_numpy(gt.smpl_betas), dtype=torch.float32, device=device)
+        pose = torch.as_tensor(numpy_array(gt.smpl_pose), dtype=torch.float32, device=device)
+        betas = torch.as_tensor(numpy_array(gt.smpl_betas), dtype=torch.float32, device=device)
         with torch.no_grad():
             if self.gt_body_model is not None and 'gender' in gt:
-                gender = torch.as_tensor(_numpy(gt.gender), device=device).reshape(1)
+                gender = torch.as_tensor(numpy_array(gt.gender), device=device).reshape(1)
                 verts = self.gt_body_model(betas.reshape(1, -1), pose.reshape(1, -1),
                                            gender)['vertices'][0]
             else:
                 verts = self.body_model(betas=betas.reshape(1, -1),
                                         pose=pose.reshape(1, -1))['vertices'][0]
-        return verts.cpu().numpy() + _numpy(gt.cam_transl).reshape(3)
+        return verts.cpu().numpy() + numpy_array(gt.cam_transl).reshape(3)
 
     @staticmethod
     def pred_mesh(instances: InstanceData) -> np.ndarray:
@@ -187,7 +135,7 @@ class HMRLocalVisualizer(Visualizer):
             if key not in instances:
                 raise KeyError(f'HMRLocalVisualizer: pred_instances has no {key!r}; it draws '
                                'the predictions of an mmhmr head (vertices and cam_transl)')
-        return _numpy(instances.vertices)[0] + _numpy(instances.cam_transl).reshape(3)
+        return numpy_array(instances.vertices)[0] + numpy_array(instances.cam_transl).reshape(3)
 
     def render(self, image: np.ndarray, meshes: Sequence[np.ndarray],
                colors: Sequence[Sequence[float]], focal: float,
@@ -238,10 +186,10 @@ class HMRLocalVisualizer(Visualizer):
         gt = data_sample.get('gt_instances')
         if gt is None or 'det_keypoints_2d' not in gt:
             return None, None
-        det = crop_normalized_to_full(torch.as_tensor(_numpy(gt.det_keypoints_2d)),
-                                      torch.as_tensor(_numpy(gt.bbox_center)).reshape(1, 2),
-                                      torch.as_tensor(_numpy(gt.bbox_size)).reshape(1))
-        return det[0].numpy(), _numpy(gt.det_keypoints_2d_score)[0]
+        det = crop_normalized_to_full(torch.as_tensor(numpy_array(gt.det_keypoints_2d)),
+                                      torch.as_tensor(numpy_array(gt.bbox_center)).reshape(1, 2),
+                                      torch.as_tensor(numpy_array(gt.bbox_size)).reshape(1))
+        return det[0].numpy(), numpy_array(gt.det_keypoints_2d_score)[0]
 
     # ------------------------------------------------------------------ panels
     def draw_row(self, image: np.ndarray, data_samples: Sequence, field: str, color,
@@ -260,7 +208,7 @@ class HMRLocalVisualizer(Visualizer):
         if draw_keypoints:
             for sample in data_samples:
                 instances = sample.get(field)
-                pred = _numpy(instances.keypoints)[0] * k + offset \
+                pred = numpy_array(instances.keypoints)[0] * k + offset \
                     if 'keypoints' in instances else None
                 det, score = self.detected_keypoints(sample)
                 panels[0] = self.draw_keypoints(
@@ -294,7 +242,7 @@ class HMRLocalVisualizer(Visualizer):
         if 'vertices_steps' not in pred or 'cam_transl_steps' not in pred:
             raise KeyError('draw_tto_steps needs pred_instances.vertices_steps and '
                            'cam_transl_steps: run TTO with record_steps=True')
-        verts, transl = _numpy(pred.vertices_steps)[0], _numpy(pred.cam_transl_steps)[0]
+        verts, transl = numpy_array(pred.vertices_steps)[0], numpy_array(pred.cam_transl_steps)[0]
         steps = np.unique(np.linspace(0, len(verts) - 1, num_panels).round().astype(int))
         focal, principal, k, offset = self.camera(data_sample, image)
         panels = []
@@ -302,7 +250,7 @@ class HMRLocalVisualizer(Visualizer):
             panel = self.render(image, [verts[step] + transl[step]], [PRED_COLOR], focal,
                                 principal)
             if crop_to_box:
-                panel = _crop_box(panel, data_sample, k, offset)
+                panel = crop_box(panel, data_sample, k, offset)
             scale = max(0.35, panel.shape[0] / 400.)
             lines = [f'step {step}'] + ([] if labels is None else [labels[step]])
             for row, text in enumerate(lines):
@@ -325,7 +273,7 @@ class HMRLocalVisualizer(Visualizer):
         k, offset = image_frame(data_sample, (round(h / scale), round(w / scale)))
         k, offset = k * scale, offset * scale
         gt = data_sample.gt_instances
-        focal = float(_numpy(gt.focal_length).reshape(-1)[0])
+        focal = float(numpy_array(gt.focal_length).reshape(-1)[0])
         h, w = data_sample.metainfo.get('ori_shape', image.shape)[:2]
         return focal * k, k * np.array([w, h], np.float64) / 2 + offset, k, offset
 
@@ -402,24 +350,6 @@ class HMRLocalVisualizer(Visualizer):
         else:
             self.add_image(name, drawn, step)
         return drawn
-
-
-def _crop_box(image: np.ndarray, data_sample, k: float = 1.,
-              offset: np.ndarray = np.zeros(2)) -> np.ndarray:
-    """The sample's square box (``bbox_center``, ``bbox_size``, full-image px mapped by
-    ``x -> k x + offset`` onto ``image``, see :func:`image_frame`), padded with black where it
-    leaves the image."""
-    gt = data_sample.gt_instances
-    cx, cy = k * _numpy(gt.bbox_center).reshape(2) + offset
-    half = k * float(_numpy(gt.bbox_size).reshape(-1)[0]) / 2
-    x0, y0 = int(round(cx - half)), int(round(cy - half))
-    side = int(round(2 * half))
-    out = np.zeros((side, side, 3), image.dtype)
-    h, w = image.shape[:2]
-    sx0, sy0, sx1, sy1 = max(x0, 0), max(y0, 0), min(x0 + side, w), min(y0 + side, h)
-    if sx1 > sx0 and sy1 > sy0:
-        out[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = image[sy0:sy1, sx0:sx1]
-    return out
 
 
 def _pt(xy: np.ndarray) -> Tuple[int, int]:

@@ -18,7 +18,8 @@ to ``--epochs``) with tools/train.py and tests it with tools/test.py on the shif
 The regression and EFT rows reuse the "aux w/o meta" run's f_w, extracted with
 tools/misc/extract_dual_network.py: it is CLIFF's plain regression on the same data and
 schedule. A training, extraction or test that ran in the work dir with the same settings
-(seed, epochs, domain, sample count, checkpoint) is reused, any other is run again. The PNG draws MPJPE against the TTO step for every TTO row.
+(seed, epochs, domain, sample count, checkpoint) is reused, any other is run again. The PNG
+draws MPJPE against the TTO step for every TTO row.
 """
 import argparse
 import os
