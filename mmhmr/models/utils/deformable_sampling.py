@@ -21,7 +21,7 @@ and projects the few samples instead of projecting every pixel: bilinear samplin
 projection commute, so the result is the same, at a fraction of the cost when the queries are
 few (the keypoint encoder's 24 per image). The bias needs care: a sample that reaches outside
 the map reads zeros of the projected map, i.e. the bias times the in-map share of its bilinear
-weights, which a channel of ones sampled beside the features gives.
+weights (:func:`in_map_share`, a product of one share per axis).
 
 Locations are normalised to the map: ``(0, 0)`` is the top-left corner of the top-left pixel,
 ``(1, 1)`` the bottom-right corner of the bottom-right one, so pixel ``j``'s centre on a level
