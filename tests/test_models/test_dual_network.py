@@ -181,17 +181,6 @@ def test_meta_learning_hook_warm_up_and_inner_lr_ramp(procedural_body_dir, batch
     assert [s[0] for s in seen] == [False, False] + [True] * 6
     assert [s[1] for s in seen[2:]] == [0.025, 0.03125, 0.0375, 0.04375, 0.05, 0.05]
     assert runner.message_hub.get_scalar('train/inner_lr').current() == 0.05
-    # a run shorter than the warm-up says that the meta step never turns on
-    import mmhmr.engine.hooks.meta_learning_hook as hook_module
-    warnings = []
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(hook_module, 'print_log', lambda msg, **kw: warnings.append(msg))
-        runner.max_iters = 3
-        hook.before_train(runner)
-        assert not warnings
-        runner.max_iters = 2
-        hook.before_train(runner)
-    assert len(warnings) == 1 and 'never turns on' in warnings[0]
 
     # during the warm-up f_w trains by plain regression: its head's own loss
     model.meta_enabled = False
@@ -297,6 +286,25 @@ def test_ablation_switches(procedural_body_dir, batch):
         model = plain
     with pytest.raises(ValueError, match='meta=None'):
         MetaLearningHook().before_train_iter(Runner(), 0)
+
+
+def test_meta_learning_hook_warns_when_the_warm_up_outlasts_the_run(procedural_body_dir,
+                                                                    monkeypatch):
+    """A schedule shortened with --cfg-options keeps the configured warmup_iters: a run of no
+    more iterations than the warm-up says that the meta step never turns on."""
+    import mmhmr.engine.hooks.meta_learning_hook as hook_module
+    logged = []
+    monkeypatch.setattr(hook_module, 'print_log', lambda msg, **kw: logged.append(msg))
+
+    class Runner:
+        model = build(procedural_body_dir, True)
+        max_iters = 3
+    hook = hook_module.MetaLearningHook(warmup_iters=2)
+    hook.before_train(Runner())
+    assert not logged
+    Runner.max_iters = 2
+    hook.before_train(Runner())
+    assert len(logged) == 1 and 'never turns on' in logged[0]
 
 
 def test_adapting_the_backbone_needs_frozen_batchnorm(procedural_body_dir, batch):

@@ -221,9 +221,9 @@ def count_body_model_passes(head):
 def test_body_model_passes_are_the_ones_read(procedural_body_dir, batch):
     """Training: stage 1 is decoded once, for the anchors and its losses (every stride-th
     vertex), then the final estimate: two passes, and the anchors are the joints that a
-    separate joints-only decode gives. Without stage-1 losses (global_weight=0) stage 1 is
-    decoded for the anchors only. Test-time optimization's steps (vertices=False) decode the
-    final estimate only."""
+    separate joints-only decode gives. Without stage-1 losses (global_weight=0) only stage
+    1's joints are decoded, for the anchors. In eval mode stage 1 is decoded for the
+    prediction too, as asked (joints only with vertices=False)."""
     model = build(procedural_body_dir, stage1_vertex_stride=5).train()
     head, samples = model.head, batch['data_samples']
     feats = model.extract_feat(batch['inputs'])
@@ -245,4 +245,21 @@ def test_body_model_passes_are_the_ones_read(procedural_body_dir, batch):
     model.eval()
     calls.clear()
     pred = head.decode_smpl(head.regress(feats, samples), samples, vertices=False)
-    assert calls == [False, False] and not any(k.startswith('stage1_smpl') for k in pred)
+    assert calls == [False, False, False] and 'stage1_keypoints_3d' in pred
+
+
+def test_the_stage_1_cache_serves_only_its_own_parameters(procedural_body_dir, batch):
+    """regress()'s stage-1 decode is reused by decode_smpl only for the stage-1 parameters it
+    decoded: with other stage-1 parameters (edited between the calls), stage 1 is decoded
+    again and its fields are theirs."""
+    model = build(procedural_body_dir).train()
+    head, samples = model.head, batch['data_samples']
+    params = head.regress(model.extract_feat(batch['inputs']), samples)
+    calls = count_body_model_passes(head)
+    head.decode_smpl(params, samples)
+    assert calls == [True]  # the final estimate only: stage 1 came from the cache
+    edited = dict(params, stage1_betas=params['stage1_betas'] + 0.5)
+    calls.clear()
+    pred = head.decode_smpl(edited, samples)
+    assert calls == [True, head.stage1_vertex_ids]
+    assert torch.equal(pred['stage1_smpl_betas'], edited['stage1_betas'])

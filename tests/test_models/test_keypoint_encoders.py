@@ -144,3 +144,25 @@ def test_each_level_is_projected_once_per_forward(monkeypatch):
     feats = [torch.randn(2, 8, 2, 3), torch.randn(2, 8, 1, 2)]  # 6 and 2 pixels <= 12 samples
     encoder(feats, ANCHORS.float())
     assert sorted(calls) == [(1, 2), (2, 3)]
+
+
+def test_the_mmcv_branch_reads_the_same_projections(monkeypatch):
+    """The encoder's branch for mmcv's op (CUDA only) runs here with the op's PyTorch twin in
+    its place: the queries and the op's value tensor come from the same projected levels, and
+    the output equals the PyTorch path's."""
+    import mmhmr.models.heads.keypoint_encoders as encoders
+    from mmhmr.models.utils.deformable_sampling import deformable_sample_pytorch
+    torch.manual_seed(0)
+    encoder = DeformableKeypointEncoder(3, [8, 6], embed_dims=8, num_heads=2,
+                                        num_points=2).double()
+    for p in encoder.parameters():
+        nn.init.normal_(p, std=0.3)
+    feats = [torch.randn(2, 8, 8, 6, dtype=torch.float64),
+             torch.randn(2, 6, 4, 3, dtype=torch.float64)]
+    expected = encoder(feats, ANCHORS)
+    used = []
+    monkeypatch.setattr(encoders, 'resolve_impl', lambda *args: 'mmcv')
+    monkeypatch.setattr(encoders, 'deformable_sample_mmcv',
+                        lambda *args: used.append(1) or deformable_sample_pytorch(*args))
+    torch.testing.assert_close(encoder(feats, ANCHORS), expected)
+    assert used == [1]

@@ -154,9 +154,8 @@ def test_ablation_runs_reuse_only_runs_with_the_same_settings(tmp_path, monkeypa
     checkpoint file are the ones asked for (a stale table once came from another seed's
     runs)."""
     import os
-    import sys
-    sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
     tool = load_tool('tools/analysis_tools/ablation_runs.py')
+    monkeypatch.setattr(tool, 'config_digest', lambda config: 'digest of ' + config)
     commands = []
 
     def fake_run(cmd, log):
@@ -185,3 +184,12 @@ def test_ablation_runs_reuse_only_runs_with_the_same_settings(tmp_path, monkeypa
     assert train_and_test() == 3. and commands[2:] == ['tools/test.py']
     args.seed = 1  # retrained: a new checkpoint file, so tested again
     assert train_and_test() == 5. and commands[3:] == ['tools/train.py', 'tools/test.py']
+    # an edited config (another digest) is trained again
+    monkeypatch.setattr(tool, 'config_digest', lambda config: 'edited')
+    assert train_and_test() == 7. and commands[5:] == ['tools/train.py', 'tools/test.py']
+    # a run that fails half-way leaves no record: the next call runs it again
+    monkeypatch.setattr(tool, 'config_digest', lambda config: 'edited again')
+    monkeypatch.setattr(tool, 'run', lambda cmd, log: (_ for _ in ()).throw(SystemExit(1)))
+    with pytest.raises(SystemExit):
+        train_and_test()
+    assert not osp.exists(tmp_path / 'full' / 'train.json')

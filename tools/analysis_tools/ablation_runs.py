@@ -1,6 +1,7 @@
 """What the ablation scripts share: run a tool, train a config, test a checkpoint on a
 synthetic shift domain, and print the table (tools/analysis_tools/ablation_*.py)."""
 import argparse
+import hashlib
 import json
 import os
 import os.path as osp
@@ -51,9 +52,24 @@ def done(work: str, step: str, settings: dict, outputs: Sequence[str]) -> bool:
         return json.load(f) == settings
 
 
-def record(work: str, step: str, settings: dict) -> None:
-    with open(osp.join(work, f'{step}.json'), 'w') as f:
+def record(work: str, step: str, settings: Optional[dict]) -> None:
+    """Write ``step``'s settings once it succeeded; None (before a run) removes the old
+    record, so that a run interrupted half-way is never taken for the old one."""
+    path = osp.join(work, f'{step}.json')
+    if settings is None:
+        if osp.isfile(path):
+            os.remove(path)
+        return
+    with open(path, 'w') as f:
         json.dump(settings, f, indent=1)
+
+
+def config_digest(config: str) -> str:
+    """A hash of the config as mmengine merges it (its ``_base_`` files included)."""
+    from mmengine.config import Config
+    text = json.dumps(Config.fromfile(osp.join(ROOT, config)).to_dict(), sort_keys=True,
+                      default=str)
+    return hashlib.sha1(text.encode()).hexdigest()
 
 
 def stamp(path: str) -> str:
@@ -68,8 +84,10 @@ def train(name: str, config: str, args) -> str:
     checkpoint path."""
     work = osp.join(args.work_dir, name)
     last = osp.join(work, f'epoch_{args.epochs}.pth')
-    settings = dict(config=config, epochs=args.epochs, seed=args.seed)
+    settings = dict(config=config, digest=config_digest(config), epochs=args.epochs,
+                    seed=args.seed)
     if not done(work, 'train', settings, [last]):
+        record(work, 'train', None)
         e = args.epochs
         run([sys.executable, 'tools/train.py', config, '--work-dir', work,
              '--cfg-options', f'train_cfg.max_epochs={e}', f'param_scheduler.0.end={e}',
@@ -81,9 +99,10 @@ def train(name: str, config: str, args) -> str:
 
 def extract(checkpoint: str, network: str) -> str:
     out = checkpoint.replace('.pth', f'_{network}.pth')
-    work, step = osp.dirname(out), f'extract_{network}'
+    work, step = osp.dirname(out), 'extract_' + osp.splitext(osp.basename(out))[0]
     settings = dict(checkpoint=stamp(checkpoint), network=network)
     if not done(work, step, settings, [out]):
+        record(work, step, None)
         run([sys.executable, 'tools/misc/extract_dual_network.py', checkpoint, out,
              '--network', network], out + '.log')
         record(work, step, settings)
@@ -95,9 +114,10 @@ def test(config: str, checkpoint: str, work: str, domain: str, tto: bool,
     """Test one model on one domain (unless that test ran already: same config,
     checkpoint file, domain, sample count and TTO); its metrics."""
     out = osp.join(work, 'metrics.json')
-    settings = dict(config=config, checkpoint=stamp(checkpoint), domain=domain,
-                    test_samples=args.test_samples, tto=tto)
+    settings = dict(config=config, digest=config_digest(config), checkpoint=stamp(checkpoint),
+                    domain=domain, test_samples=args.test_samples, tto=tto)
     if not done(work, 'test', settings, [out]):
+        record(work, 'test', None)
         cmd = [sys.executable, 'tools/test.py', config, checkpoint, '--work-dir', work,
                '--cfg-options', f'test_dataloader.dataset.domain.preset={domain}',
                f'test_dataloader.dataset.num_samples={args.test_samples}']
@@ -106,7 +126,7 @@ def test(config: str, checkpoint: str, work: str, domain: str, tto: bool,
         before = metrics_files(work)
         run(cmd, osp.join(work, 'test.log'))
         # this run's metrics only: tools/test.py writes them under a new timestamped folder
-        found = sorted(metrics_files(work) - before)
+        found = sorted(p for p, t in metrics_files(work).items() if before.get(p) != t)
         if not found:
             raise SystemExit(f'{work}: tools/test.py wrote no test_metrics.json')
         with open(found[-1]) as f:
@@ -118,9 +138,11 @@ def test(config: str, checkpoint: str, work: str, domain: str, tto: bool,
         return json.load(f)
 
 
-def metrics_files(work: str) -> set:
-    return {osp.join(dirpath, f) for dirpath, _, files in os.walk(work) for f in files
-            if f == 'test_metrics.json'}
+def metrics_files(work: str) -> Dict[str, int]:
+    """Every ``test_metrics.json`` under ``work`` and its modification time (ns)."""
+    paths = [osp.join(d, f) for d, _, files in os.walk(work) for f in files
+             if f == 'test_metrics.json']
+    return {p: os.stat(p).st_mtime_ns for p in paths}
 
 
 def value(metrics: Dict[str, float], name: str, init: bool = False) -> Optional[float]:

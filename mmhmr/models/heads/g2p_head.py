@@ -14,6 +14,8 @@ from .regressor import LinearFn
 
 STAGE1 = 'stage1_'
 DENSE = 'dense_'
+# regress() -> decode_smpl(): stage 1 decoded in training, for its anchors and its losses
+DECODED = '_stage1_decoded_'
 
 
 @MODELS.register_module()
@@ -148,8 +150,9 @@ class GlobalToPixelHead(CLIFFHead):
                 linear: Optional[LinearFn] = None) -> Dict[str, Tensor]:
         """Stage 1, then ``n_refine`` stage-2 passes; the stage-1 parameters as
         ``stage1_<name>``. In training with stage-1 losses (``global_weight``) and stage-1
-        anchors, stage 1 is decoded here once, for the first anchors and (as
-        ``stage1_<field>`` of :meth:`decode_smpl`, its sparse mesh) for its losses."""
+        anchors, stage 1 is decoded here once (its sparse mesh), for the first anchors and,
+        through :meth:`decode_smpl`, for its losses: carried as ``_stage1_decoded_<field>``,
+        a cache that :meth:`decode_smpl` uses only with these very stage-1 parameters."""
         stage1 = super().regress(feats, data_samples, linear=linear)
         params, dense, decoded = stage1, {}, {}
         if self.dense is not None:
@@ -164,7 +167,7 @@ class GlobalToPixelHead(CLIFFHead):
                 anchors = self.anchors(params, data_samples)
             params = self.refine(feats, params, anchors, linear)
         params.update({STAGE1 + k: v for k, v in stage1.items()})
-        params.update({STAGE1 + k: v for k, v in decoded.items()})
+        params.update({DECODED + k: v for k, v in decoded.items()})
         params.update({DENSE + k: v for k, v in dense.items()})
         return params
 
@@ -179,22 +182,25 @@ class GlobalToPixelHead(CLIFFHead):
 
     def decode_smpl(self, params: Dict[str, Tensor], data_samples: Sequence,
                     vertices: bool = True, stage1: bool = True) -> Dict[str, Tensor]:
-        """CLIFFHead's decoding of the final parameters, and of the stage-1 ones as
-        ``stage1_<field>`` where something reads them: with ``stage1``, not for
-        ``vertices=False`` (test-time optimization's steps fit the final estimate), and in
-        training only for stage 1's losses (``global_weight``). In training mode with
-        ``vertices=True``, stage 1's mesh is the ``stage1_vertex_ids`` only, and what
-        :meth:`regress` decoded is passed on."""
-        final = {k: v for k, v in params.items() if not k.startswith((STAGE1, DENSE))}
+        """CLIFFHead's decoding of the final parameters, and with ``stage1`` of the stage-1
+        ones as ``stage1_<field>`` (in training only for stage 1's losses, i.e. with
+        ``global_weight``). In training mode with ``vertices=True``, stage 1's mesh is the
+        ``stage1_vertex_ids`` only, and what :meth:`regress` decoded is passed on."""
+        final = {k: v for k, v in params.items()
+                 if not k.startswith((STAGE1, DENSE, DECODED))}
         out = super().decode_smpl(final, data_samples, vertices=vertices)
         out.update({k: v for k, v in params.items() if k.startswith(DENSE)})
         first = {k[len(STAGE1):]: v for k, v in params.items() if k.startswith(STAGE1)}
-        read = stage1 and vertices is not False and (self.global_weight or not self.training)
-        if not (read and first):
+        if not (stage1 and first and (self.global_weight or not self.training)):
             return out
-        if not (self.training and vertices is True and 'keypoints_3d' in first):
-            first = self._decode_stage1(first, data_samples, vertices)  # not by regress
-        out.update({STAGE1 + k: v for k, v in first.items() if k not in ('pose_6d', 'betas')})
+        cached = {k[len(DECODED):]: v for k, v in params.items() if k.startswith(DECODED)}
+        # the cache decoded these stage-1 parameters (its betas are theirs, by identity) with
+        # the training mesh
+        if self.training and vertices is True and cached.get('smpl_betas') is first['betas']:
+            first = cached
+        else:
+            first = self._decode_stage1(first, data_samples, vertices)
+        out.update({STAGE1 + k: v for k, v in first.items()})
         return out
 
     def loss_by_pred(self, pred: Dict[str, Tensor], batch_data_samples: Sequence,

@@ -68,10 +68,13 @@ class _KeypointEncoder(BaseModule):
                              f'got {tuple(anchors.shape)}')
 
     def queries(self, feats: Sequence[Tensor], anchors: Tensor,
-                projected: Sequence[Optional[Tensor]]) -> Tensor:
+                projected: Optional[Sequence[Optional[Tensor]]] = None) -> Tensor:
         """``(B, K, D)``: embedding + the mean over levels of the value at the anchor +
-        the anchor's position encoding (``projected``: as in :meth:`_sample`)."""
+        the anchor's position encoding (``projected``: as in :meth:`_sample`; None projects
+        the levels with no more pixels than the ``K`` samples)."""
         batch, levels = anchors.shape[0], len(feats)
+        if projected is None:
+            projected = self._project_first(feats, self.num_keypoints)
         loc = ((anchors + 1) / 2)[:, :, None, None, None].expand(-1, -1, 1, levels, 1, 2)
         weights = anchors.new_full((batch, self.num_keypoints, 1, levels, 1), 1. / levels)
         return (self.query_embed.weight[None] + self._sample(feats, loc, weights, projected) +

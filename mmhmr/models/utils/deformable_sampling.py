@@ -148,6 +148,9 @@ def in_map_share(locations: Tensor, height: int, width: int) -> Tensor:
     Returns:
         Tensor: ``(...)``.
     """
+    dtype = locations.dtype
+    if dtype not in (torch.float32, torch.float64):
+        locations = locations.float()  # half precision cannot address a pixel of a large map
     share = 1.
     for axis, size in ((0, width), (1, height)):
         u = locations[..., axis] * size - 0.5  # pixel centres at integers
@@ -155,7 +158,7 @@ def in_map_share(locations: Tensor, height: int, width: int) -> Tensor:
         frac = u - u0
         share = share * ((1 - frac) * ((u0 >= 0) & (u0 <= size - 1)) +
                          frac * ((u0 >= -1) & (u0 <= size - 2)))
-    return share
+    return share.to(dtype)
 
 
 def deformable_sample_projected(feats: Sequence[Tensor], proj_weights: Sequence[Tensor],
@@ -185,6 +188,10 @@ def deformable_sample_projected(feats: Sequence[Tensor], proj_weights: Sequence[
     batch, queries, heads, levels, points, _ = locations.shape
     if projected is None:
         projected = project_first(feats, proj_weights, proj_biases, queries * heads * points)
+    if not len(feats) == len(proj_weights) == len(proj_biases) == len(projected) == levels:
+        raise ValueError(f'deformable_sample_projected: {levels} levels in the locations, but '
+                         f'{len(feats)} maps, {len(proj_weights)} / {len(proj_biases)} '
+                         f'projection weights / biases and {len(projected)} projected maps')
     out = 0.
     for level, (f, w, b, v) in enumerate(zip(feats, proj_weights, proj_biases, projected)):
         channels, (h, wd) = f.shape[1], f.shape[2:]
