@@ -149,6 +149,15 @@ def test_tto_adapts_the_head_per_sample(procedural_body_dir, batch):
                                rtol=1e-4, atol=1e-5)
     assert all(float(s.pred_instances.tto_loss) < float(s.pred_instances.tto_loss_init)
                for s in full)
+    # its steps decode the fitted estimate alone: the anchors' joints and the final mesh, no
+    # stage 1 (which its loss does not read), also when the loss reads vertices
+    from mmhmr.models.tto import PerSampleEstimator
+    state = PerSampleEstimator(model, 3)
+    calls = count_body_model_passes(model.head)
+    pred = state(x, samples, vertices=True, estimate_only=True)
+    assert calls == [False, True] and not any(k.startswith('stage1_') for k in pred)
+    calls.clear()
+    assert 'stage1_vertices' in state(x, samples) and calls == [False, True, True]
 
 
 @pytest.mark.parametrize('first_order', [True, False])

@@ -201,6 +201,12 @@ class CLIFFHead(BaseHead):
             out['vertices'] = body['vertices']
         return out
 
+    def decode_estimate(self, params: Dict[str, Tensor], data_samples: Sequence,
+                        vertices: bool = True) -> Dict[str, Tensor]:
+        """The estimate alone, what test-time optimization fits: :meth:`decode_smpl`'s
+        fields (heads that also decode intermediate estimates leave them out here)."""
+        return self.decode_smpl(params, data_samples, vertices=vertices)
+
     def predict(self, feats: Tuple[Tensor], batch_data_samples: OptSampleList,
                 test_cfg: ConfigType = {}) -> Sequence[InstanceData]:
         """Predict SMPL, mesh, joints and camera for each sample.

@@ -34,8 +34,9 @@ class GlobalToPixelHead(CLIFFHead):
     The interface is CLIFFHead's (``regress``, ``decode_smpl``, ``loss_by_pred``,
     ``pred_to_instances``), so test-time optimization and ``DualNetworkHMR`` use it unchanged:
     the regressor's and the residual decoders' linear layers go through ``linear``. Predictions
-    carry the stage-1 estimate as ``stage1_<field>``; the losses are the CLIFF terms of the
-    final estimate (x ``local_weight``) and of stage 1 (x ``global_weight``, as
+    carry the stage-1 estimate as ``stage1_<field>`` (not after test-time optimization, which
+    fits and returns the final estimate, :meth:`decode_estimate`); the losses are the CLIFF
+    terms of the final estimate (x ``local_weight``) and of stage 1 (x ``global_weight``, as
     ``loss_global_<term>``).
 
     Args:
@@ -202,6 +203,12 @@ class GlobalToPixelHead(CLIFFHead):
             first = self._decode_stage1(first, data_samples, vertices)
         out.update({STAGE1 + k: v for k, v in first.items()})
         return out
+
+    def decode_estimate(self, params: Dict[str, Tensor], data_samples: Sequence,
+                        vertices: bool = True) -> Dict[str, Tensor]:
+        """The final estimate alone (test-time optimization's steps, the meta-learning
+        inner steps): no stage-1 decode, which their losses do not read."""
+        return self.decode_smpl(params, data_samples, vertices=vertices, stage1=False)
 
     def loss_by_pred(self, pred: Dict[str, Tensor], batch_data_samples: Sequence,
                      targets: Optional[Dict[str, Tensor]] = None) -> Dict[str, Tensor]:

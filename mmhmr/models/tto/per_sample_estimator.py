@@ -72,13 +72,17 @@ class PerSampleEstimator:
             return feats
         return self.neck(feats) if self.neck is not None else model.neck(feats)
 
-    def forward(self, inputs: Tensor, data_samples: Sequence,
-                vertices: bool = True) -> Dict[str, Tensor]:
+    def forward(self, inputs: Tensor, data_samples: Sequence, vertices: bool = True,
+                estimate_only: bool = False) -> Dict[str, Tensor]:
         """The decoded prediction (``CLIFFHead.decode_smpl`` fields) with every sample's own
-        parameters."""
+        parameters; ``estimate_only``: the estimate alone (the head's ``decode_estimate``,
+        where it has one: no intermediate estimates such as GlobalToPixelHead's stage 1),
+        for passes whose loss reads nothing else."""
         head = self.model.head
         params = head.regress(self.features(inputs), data_samples, linear=self.head)
-        return head.decode_smpl(params, data_samples, vertices=vertices)
+        decode = getattr(head, 'decode_estimate', head.decode_smpl) if estimate_only \
+            else head.decode_smpl
+        return decode(params, data_samples, vertices=vertices)
 
     __call__ = forward
 

@@ -211,7 +211,8 @@ class TestTimeOptimizer(nn.Module):
                                                    for loss in losses)
 
         def forward() -> Dict[str, Tensor]:
-            return state(inputs, data_samples, vertices=need_vertices)
+            # the fitted estimate only (a G2P head's stage 1 is neither fitted nor kept)
+            return state(inputs, data_samples, vertices=need_vertices, estimate_only=True)
 
         result = self._optimise(forward, state, det, pseudo, batch,
                                 lambda pred: _mesh(head, pred))
