@@ -4,18 +4,7 @@
 # keypoint encoder over all four stages around the stage-1 joints, residual refinement, and the
 # dense keypoint branch with dynamic matching on the finest stage. The ablations in this folder
 # change a few lines of it; "w/o local encoding" (stage 1 only) is the CLIFF config itself.
-_base_ = ['../cliff/cliff_res18-tiny_synthetic-64x64.py']
+_base_ = ['../cliff/cliff_res18-tiny_synthetic-64x64.py',
+          '../_base_/models/g2p_synthetic_head.py']
 
-model = dict(
-    backbone=dict(out_indices=(0, 1, 2, 3)),
-    head=dict(
-        type='GlobalToPixelHead',
-        encoder=dict(type='DeformableKeypointEncoder', in_channels=[32, 64, 128, 256],
-                     embed_dims=64, num_heads=4, num_points=4),
-        residual=True,
-        n_refine=1,
-        anchors='stage1',
-        dense=dict(in_channels=32, level=0, feat_channels=32,
-                   assigner=dict(type='DynamicMatchingAssigner', topk=1)),
-        local_weight=1.0,
-        global_weight=0.5))
+model = dict(backbone=dict(out_indices={{_base_.g2p_out_indices}}), head={{_base_.g2p_head}})

@@ -29,21 +29,26 @@ def shrink(cfg, body_dir, model, tmp_path):
 
 
 @pytest.mark.parametrize('config', ['g2p_res18-tiny_synthetic-64x64.py',
+                                    'eft-g2p_res18-tiny_synthetic-moderate-64x64.py',
                                     'meta-g2p-2nd_res18-tiny_synthetic-64x64.py'])
 def test_g2p_config_trains_and_tests(config, tmp_path, procedural_body_dir):
     cfg = Config.fromfile(osp.join(ROOT, 'configs', 'g2p', config))
     dual = cfg.model.type == 'DualNetworkHMR'
+    eft = not dual and cfg.model.test_cfg.get('tto') is not None
     shrink(cfg, procedural_body_dir, cfg.model.main if dual else cfg.model, tmp_path)
     if dual:
         cfg.custom_hooks = [dict(type='MetaLearningHook', warmup_iters=1)]
         cfg.model.test_cfg.reference_tto.steps = 1
+    if eft:  # the G2P head under EFT's TTO, on simulated detections
+        assert cfg.model.head.type == 'GlobalToPixelHead'
+        cfg.model.test_cfg.tto.steps = 1
     runner = Runner.from_cfg(cfg)
     runner.train()
     if dual:
         assert runner.message_hub.log_scalars['train/meta_enabled'].current() == 1.
     metrics = runner.test()
     assert np.isfinite(metrics['3dpw/MPJPE'])
-    if dual:
+    if dual or eft:
         assert np.isfinite(metrics['3dpw/MPJPE_init'])
 
 
