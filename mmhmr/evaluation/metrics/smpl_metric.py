@@ -13,14 +13,9 @@ from mmhmr.models.body_models.joint_sets import (H36M_TO_J14, J24_HIP_INDICES, J
 from mmhmr.models.utils.camera import crop_normalized_to_full
 from mmhmr.registry import METRICS, MODELS
 from ..functional import mpjpe, pa_mpjpe, pve
+from .metric_keys import metric_name, metric_order
+from .sample_fields import get_field, has_field, meta_field, stack_field
 
-# per-sample result key -> (reported name, unit)
-METRIC_NAMES = {
-    'mpjpe': ('MPJPE', 'mm'),
-    'pa_mpjpe': ('PA-MPJPE', 'mm'),
-    'pve': ('PVE', 'mm'),
-    'kpt2d_err': ('kpt2d_err', 'px'),
-}
 METRES_TO_MM = 1000.0
 
 
@@ -123,34 +118,36 @@ class SMPLMetric(BaseMetric):
         """
         if len(data_samples) == 0:
             return
-        preds = [_get(sample, 'pred_instances') for sample in data_samples]
-        gts = [_get(sample, 'gt_instances') for sample in data_samples]
-        device = _stack(preds[:1], 'vertices', 'pred_instances').device  # compute where preds are
+        preds = [get_field(sample, 'pred_instances') for sample in data_samples]
+        gts = [get_field(sample, 'gt_instances') for sample in data_samples]
+        # compute where the predictions are
+        device = stack_field(preds[:1], 'vertices', 'pred_instances').device
         self.body_model.to(device)
 
-        names = [f'{_meta(s, "dataset_name")}[{_meta(s, "sample_idx")}]' for s in data_samples]
+        names = [f'{meta_field(s, "dataset_name")}[{meta_field(s, "sample_idx")}]'
+                 for s in data_samples]
         gt = self._ground_truth(gts, device, names)
-        errors = self._errors(_stack(preds, 'vertices', 'pred_instances', device), gt)
+        errors = self._errors(stack_field(preds, 'vertices', 'pred_instances', device), gt)
         if 'keypoints_2d' in preds[0] and 'keypoints_2d' in gts[0]:
             errors['kpt2d_err'] = self._keypoint_2d_errors(preds, gts, device, names)
-        if all(_has(sample, 'pred_instances_init') for sample in data_samples):
-            inits = [_get(sample, 'pred_instances_init') for sample in data_samples]
+        if all(has_field(sample, 'pred_instances_init') for sample in data_samples):
+            inits = [get_field(sample, 'pred_instances_init') for sample in data_samples]
             init_errors = self._errors(
-                _stack(inits, 'vertices', 'pred_instances_init', device), gt)
+                stack_field(inits, 'vertices', 'pred_instances_init', device), gt)
             if 'kpt2d_err' in errors and 'keypoints_2d' in inits[0]:
                 init_errors['kpt2d_err'] = self._keypoint_2d_errors(inits, gts, device, names)
             errors.update({f'{k}_init': v for k, v in init_errors.items()})
         for key in ('tto_loss', 'tto_loss_init'):
             if key in preds[0]:
-                errors[key] = _stack(preds, key, 'pred_instances', device).reshape(-1)
+                errors[key] = stack_field(preds, key, 'pred_instances', device).reshape(-1)
         if 'tto_loss' in preds[0]:
             # TTO on ground-truth 2D keypoints is an oracle: the metrics say so
-            sources = [str(_meta(sample, 'det_keypoints_source')) for sample in data_samples]
+            sources = [str(meta_field(sample, 'det_keypoints_source')) for sample in data_samples]
             errors['oracle_det_keypoints'] = torch.tensor(
                 [float('oracle' in source) for source in sources], device=device)
         if 'vertices_steps' in preds[0]:
             # errors after every TTO step, computed here and dropped (results stay small)
-            steps = _stack(preds, 'vertices_steps', 'pred_instances', device)  # (B, S+1, V, 3)
+            steps = stack_field(preds, 'vertices_steps', 'pred_instances', device)  # (B, S+1, V, 3)
             for k in range(steps.shape[1]):
                 errors.update({f'{key}@{k}': v for key, v in
                                self._errors(steps[:, k], gt).items()})
@@ -193,10 +190,10 @@ class SMPLMetric(BaseMetric):
 
     def _gt_3dpw(self, gts: List[dict], device: torch.device) -> Dict[str, Tensor]:
         """GT mesh ``vertices (B, 6890, 3)``, its ``h36m (B, 17, 3)`` joints, ``has_smpl (B,)``."""
-        pose = _stack(gts, 'smpl_pose', 'gt_instances', device).reshape(-1, 72)
-        betas = _stack(gts, 'smpl_betas', 'gt_instances', device)
-        gender = _stack(gts, 'gender', 'gt_instances', device).reshape(-1).long()
-        has_smpl = _stack(gts, 'has_smpl', 'gt_instances', device).reshape(-1) > 0
+        pose = stack_field(gts, 'smpl_pose', 'gt_instances', device).reshape(-1, 72)
+        betas = stack_field(gts, 'smpl_betas', 'gt_instances', device)
+        gender = stack_field(gts, 'gender', 'gt_instances', device).reshape(-1).long()
+        has_smpl = stack_field(gts, 'has_smpl', 'gt_instances', device).reshape(-1) > 0
         vertices, h36m = self._gt_mesh(betas, pose, gender)
         return dict(vertices=vertices, h36m=h36m, has_smpl=has_smpl)
 
@@ -235,8 +232,8 @@ class SMPLMetric(BaseMetric):
     def _gt_h36m(self, gts: List[dict], device: torch.device) -> Dict[str, Tensor]:
         """SPIN's 14 GT joints centred on the hips, ``joints (B, 14, 3)``, their ``visible``
         mask and ``has_pelvis (B,)``."""
-        gt_keypoints = _stack(gts, 'keypoints_3d', 'gt_instances', device)  # (B, 49, 3)
-        gt_visible = _stack(gts, 'keypoints_3d_visible', 'gt_instances', device)
+        gt_keypoints = stack_field(gts, 'keypoints_3d', 'gt_instances', device)  # (B, 49, 3)
+        gt_visible = stack_field(gts, 'keypoints_3d_visible', 'gt_instances', device)
         if gt_keypoints.shape[1] != len(J49_TO_J24) + 25 or gt_visible.shape != \
                 gt_keypoints.shape[:2]:
             raise ValueError('SMPLMetric: gt_instances.keypoints_3d must be (1, 49, 3) and '
@@ -267,11 +264,11 @@ class SMPLMetric(BaseMetric):
                             names: List[str]) -> Tensor:
         """(B,) mean distance in px over the visible keypoints, in the full image (inf for a
         non-finite prediction)."""
-        pred_keypoints = _stack(preds, 'keypoints_2d', 'pred_instances', device)  # (B, K, 2)
-        gt_crop = _stack(gts, 'keypoints_2d', 'gt_instances', device)  # (B, K, 2) in [-1, 1]
-        visible = _stack(gts, 'keypoints_2d_visible', 'gt_instances', device)
-        center = _stack(gts, 'bbox_center', 'gt_instances', device).reshape(-1, 2)
-        size = _stack(gts, 'bbox_size', 'gt_instances', device).reshape(-1)
+        pred_keypoints = stack_field(preds, 'keypoints_2d', 'pred_instances', device)  # (B, K, 2)
+        gt_crop = stack_field(gts, 'keypoints_2d', 'gt_instances', device)  # (B, K, 2) in [-1, 1]
+        visible = stack_field(gts, 'keypoints_2d_visible', 'gt_instances', device)
+        center = stack_field(gts, 'bbox_center', 'gt_instances', device).reshape(-1, 2)
+        size = stack_field(gts, 'bbox_size', 'gt_instances', device).reshape(-1)
         if pred_keypoints.shape != gt_crop.shape:
             raise ValueError('SMPLMetric: pred_instances.keypoints_2d and '
                              'gt_instances.keypoints_2d differ in shape: '
@@ -327,8 +324,8 @@ class SMPLMetric(BaseMetric):
                 'not score. Set nonfinite_error=<mm> to count them as failures at that error')
         self._check_protocol(results)
         metrics, rows = {}, []
-        for key in sorted(keys, key=_metric_order):
-            name, unit = _metric_name(key)
+        for key in sorted(keys, key=metric_order):
+            name, unit = metric_name(key)
             values = np.array([r[key] for r in results if key in r], dtype=np.float64)
             values = values[~np.isnan(values)]  # not computable for the sample
             values[np.isinf(values)] = self.nonfinite_error or 0.
@@ -355,64 +352,3 @@ def _mark_nonfinite(errors: Tensor, finite: Tensor) -> Tensor:
     """(B,) errors with inf where the prediction was not finite and the error computable
     (NaN, not computable for the sample, stays NaN)."""
     return torch.where(finite | torch.isnan(errors), errors, math.inf)
-
-
-def _split_key(key: str) -> Tuple[str, str]:
-    """``'pa_mpjpe@3'`` -> ``('pa_mpjpe', '@3')``; ``'pve_init'`` -> ``('pve', '_init')``."""
-    if '@' in key:
-        base, step = key.split('@', 1)
-        return base, f'@{step}'
-    if key.endswith('_init') and key[:-len('_init')] in METRIC_NAMES:
-        return key[:-len('_init')], '_init'
-    return key, ''
-
-
-def _metric_name(key: str) -> Tuple[str, str]:
-    """The reported name and unit of a per-sample result key."""
-    base, suffix = _split_key(key)
-    name, unit = METRIC_NAMES.get(base, (base, ''))
-    return name + suffix, unit
-
-
-def _metric_order(key: str):
-    """Final errors first, then before TTO, the TTO losses, then step by step."""
-    base, suffix = _split_key(key)
-    names = list(METRIC_NAMES) + ['tto_loss_init', 'tto_loss', 'oracle_det_keypoints']
-    rank = names.index(base) if base in names else len(names)
-    if base.startswith('tto_loss') or base == 'oracle_det_keypoints':
-        group = 2
-    else:
-        group = 0 if suffix == '' else 1 if suffix == '_init' else 3
-    step = int(suffix[1:]) if suffix.startswith('@') else -1
-    return (group, step, rank)
-
-
-def _meta(sample, key: str):
-    """A metainfo field of a data sample (dict, as mmengine passes it, or a data element)."""
-    if isinstance(sample, dict):
-        return sample.get(key, sample.get('metainfo', {}).get(key))
-    return sample.metainfo.get(key)
-
-
-def _has(container, key: str) -> bool:
-    """Whether a dict or a data sample holds ``key``."""
-    return key in container if isinstance(container, dict) else hasattr(container, key)
-
-
-def _get(container, key: str):
-    """``container[key]`` of a dict, or the attribute of a data element (``InstanceData``)."""
-    return container[key] if isinstance(container, dict) else getattr(container, key)
-
-
-def _stack(instances: List[dict],
-           key: str,
-           owner: str,
-           device: Optional[torch.device] = None) -> Tensor:
-    """Concatenate one field of every sample's instances (each ``(1, ...)``) into ``(B, ...)``."""
-    try:
-        values = [torch.as_tensor(_get(instance, key)) for instance in instances]
-    except (KeyError, AttributeError):
-        raise KeyError(f'SMPLMetric: {owner}.{key} is missing in a data sample; present: '
-                       f'{sorted(next(i for i in instances if key not in i).keys())}') from None
-    stacked = torch.cat(values) if values[0].ndim > 0 else torch.stack(values)
-    return stacked.to(device) if device is not None else stacked
