@@ -149,6 +149,8 @@ def test_tto_adapts_the_head_per_sample(procedural_body_dir, batch):
                                rtol=1e-4, atol=1e-5)
     assert all(float(s.pred_instances.tto_loss) < float(s.pred_instances.tto_loss_init)
                for s in full)
+    # TTO fits and returns the final estimate: no stage-1 fields in what it kept
+    assert not any(k.startswith('stage1_') for k in full[0].pred_instances.keys())
     # its steps decode the fitted estimate alone: the anchors' joints and the final mesh, no
     # stage 1 (which its loss does not read), also when the loss reads vertices
     from mmhmr.models.tto import PerSampleEstimator

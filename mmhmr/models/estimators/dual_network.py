@@ -247,9 +247,7 @@ class DualNetworkHMR(BaseModel):
                                      shared_grad=True)
         active = torch.ones(inputs.shape[0], dtype=torch.bool, device=inputs.device)
         for step in range(self.inner_steps):
-            # step 0's prediction also gives the unadapted outer loss; later ones the inner
-            # loss only
-            pred = adapted(inputs, data_samples, estimate_only=step > 0)
+            pred = adapted(inputs, data_samples)
             inner = self.inner_loss(pred, det, None, pseudo)['loss']  # (B,)
             if step == 0:
                 with torch.no_grad():

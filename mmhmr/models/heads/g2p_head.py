@@ -49,7 +49,7 @@ class GlobalToPixelHead(CLIFFHead):
         stage1_vertex_stride (int): in training mode, stage 1's mesh is skinned at every
             ``stride``-th vertex only, and its vertex loss (a mean over vertices) reads those:
             the deep supervision's mesh term at a fraction of a second body-model pass. 1
-            skins the whole mesh. In eval mode (prediction, TTO) stage 1's mesh is whole.
+            skins the whole mesh. In eval mode (prediction) stage 1's mesh is whole.
             Defaults to 8.
         **kwargs: :class:`CLIFFHead`'s arguments (``in_channels`` of the pooled level,
             ``body_model`` with the ``spin_49`` joint set, losses, ...).
@@ -206,8 +206,8 @@ class GlobalToPixelHead(CLIFFHead):
 
     def decode_estimate(self, params: Dict[str, Tensor], data_samples: Sequence,
                         vertices: bool = True) -> Dict[str, Tensor]:
-        """The final estimate alone (test-time optimization's steps, the meta-learning
-        inner steps): no stage-1 decode, which their losses do not read."""
+        """The final estimate alone (test-time optimization's steps): no stage-1 decode,
+        which its losses do not read."""
         return self.decode_smpl(params, data_samples, vertices=vertices, stage1=False)
 
     def loss_by_pred(self, pred: Dict[str, Tensor], batch_data_samples: Sequence,
